@@ -1,0 +1,90 @@
+/**
+ * A per-route circuit breaker, so requests stop waiting on a dead backend.
+ *
+ * @module
+ */
+
+/** A breaker's state as `/health` shows it. */
+export interface BreakerState {
+  /** `closed` (healthy), `cooling` (skipped until `until`), or `probing` (one request testing it). */
+  state: "closed" | "cooling" | "probing";
+  /** Consecutive failures so far. */
+  failures: number;
+  /** When cooling ends, as an ISO date; only while cooling. */
+  until?: string;
+}
+
+/** What a request may do with a route right now. */
+export type Admission = "use" | "probe" | "cooling";
+
+/** The longest cooldown a Retry-After can impose. */
+export const MAX_COOLDOWN_MS = 300_000;
+
+/** Counts consecutive failures of one route and cools it when they pile up. */
+export class Breaker {
+  readonly #threshold: number;
+  readonly #cooldownMs: number;
+  readonly #now: () => number;
+  #failures = 0;
+  #openUntil = 0;
+  #probing = false;
+
+  /** `threshold` 0 turns the breaker off. */
+  constructor(threshold: number, cooldownMs: number, now: () => number = Date.now) {
+    this.#threshold = threshold;
+    this.#cooldownMs = cooldownMs;
+    this.#now = now;
+  }
+
+  /** Whether the route is cooling now (no request should start on it). */
+  isCooling(): boolean {
+    return this.#probing || this.#now() < this.#openUntil;
+  }
+
+  /**
+   * Admits a request: `use` when healthy, `probe` for the one request that
+   * tests the route after its cooldown, `cooling` otherwise.
+   */
+  admit(): Admission {
+    if (this.#probing) return "cooling";
+    if (this.#openUntil === 0) return "use";
+    if (this.#now() < this.#openUntil) return "cooling";
+    this.#probing = true;
+    return "probe";
+  }
+
+  /** Records a success: the route is healthy again. */
+  success(): void {
+    this.#failures = 0;
+    this.#openUntil = 0;
+    this.#probing = false;
+  }
+
+  /** Records a route failure; a 429's Retry-After opens the breaker at once. */
+  failure(retryAfterMs?: number): void {
+    if (this.#threshold === 0) return;
+    this.#failures++;
+    const wasProbe = this.#probing;
+    this.#probing = false;
+    if (retryAfterMs !== undefined) {
+      this.#openUntil = this.#now() + Math.min(retryAfterMs, MAX_COOLDOWN_MS);
+    } else if (wasProbe || this.#failures >= this.#threshold) {
+      this.#openUntil = this.#now() + this.#cooldownMs;
+    }
+  }
+
+  /** Releases a probe that ended without a verdict (the client left). */
+  release(): void {
+    this.#probing = false;
+  }
+
+  /** The state for `/health`. */
+  snapshot(): BreakerState {
+    const now = this.#now();
+    if (this.#probing) return { state: "probing", failures: this.#failures };
+    if (now < this.#openUntil) {
+      return { state: "cooling", failures: this.#failures, until: new Date(this.#openUntil).toISOString() };
+    }
+    return { state: "closed", failures: this.#failures };
+  }
+}

@@ -1,0 +1,387 @@
+/**
+ * The request handler: routes a request, forces its model, forwards it with
+ * fallback, and turns every error into an OpenAI-shaped response in one place.
+ *
+ * @module
+ */
+
+import type { Config, RouteConfig, RouteName } from "./config.ts";
+import { Breaker, type BreakerState } from "./breaker.ts";
+import { demoFetch, type FetchLike } from "./demo_backend.ts";
+import { errorResponse, ProxyError } from "./errors.ts";
+import { routeFailure, shouldFallback } from "./fallback.ts";
+import { type Attempt, attemptUpstream } from "./forwarder.ts";
+import { downstreamHeaders, setUpstreamKey, upstreamHeaders } from "./headers.ts";
+import { rewriteModel } from "./model_rewrite.ts";
+import { type JsonBody, parseJsonObject, readBody } from "./request_body.ts";
+import { formatLogLine, type LogEntry } from "./request_log.ts";
+import { retryAfterMs } from "./retry_after.ts";
+import { otherRoute, pickRoute } from "./router.ts";
+import { clientKeyAccepted, maskKeys, maskKeysInBytes } from "./secrets.ts";
+import { RelayRegistry, StreamRelay } from "./stream_relay.ts";
+import { stitchUrl, type UpstreamTarget, upstreamTarget } from "./upstream_url.ts";
+
+/** What the handler depends on. */
+export interface ProxyOptions {
+  /** The validated configuration. */
+  config: Config;
+  /** The fetch used for real backends (tests inject one to watch what goes upstream). */
+  fetch?: FetchLike;
+  /** Connection pool for real backends. */
+  client?: Deno.HttpClient;
+  /** Receives one formatted line per request; omit to log nothing. */
+  log?: (line: string) => void;
+}
+
+/** The handler and the state it keeps. */
+export interface Proxy {
+  /** Answers one request. */
+  handler: (req: Request) => Promise<Response>;
+  /** Open streams (idle timeout and shutdown). */
+  relays: RelayRegistry;
+  /** Each route's circuit breaker. */
+  breakers: Record<RouteName, Breaker>;
+  /** Stops new upstream attempts and aborts the ones in flight (end of shutdown grace). */
+  abortAll: () => void;
+}
+
+interface Route {
+  config: RouteConfig;
+  target: UpstreamTarget | undefined;
+  fetch: FetchLike;
+  breaker: Breaker;
+  host: string;
+}
+
+const EMPTY = new Uint8Array(0);
+const STREAM_HEADERS: [string, string][] = [
+  ["cache-control", "no-cache"],
+  ["x-accel-buffering", "no"],
+];
+
+/** Splits a request URL into path and raw query without a URL object per request. */
+function splitUrl(url: string): { path: string; search: string } {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const q = url.indexOf("?", start);
+  return q < 0 ? { path: url.slice(start), search: "" } : { path: url.slice(start, q), search: url.slice(q) };
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+function methodNotAllowed(allow: string): ProxyError {
+  return new ProxyError(405, "invalid_request_error", "method_not_allowed", `method not allowed; use ${allow}`, {
+    allow,
+  });
+}
+
+/** Builds the proxy for a configuration. */
+export function createProxy(options: ProxyOptions): Proxy {
+  const { config } = options;
+  const realFetch = options.fetch ?? fetch;
+  const route = (rc: RouteConfig): Route => ({
+    config: rc,
+    target: rc.baseUrl ? upstreamTarget(rc.baseUrl) : undefined,
+    fetch: rc.baseUrl ? realFetch : demoFetch(rc.name),
+    breaker: new Breaker(config.breakerFailures, config.breakerCooldownMs),
+    host: rc.baseUrl ? rc.baseUrl.host : "demo",
+  });
+  const routes: Record<RouteName, Route> = { fast: route(config.fast), smart: route(config.smart) };
+  const relays = new RelayRegistry(config.idleTimeoutMs);
+  const secrets = [config.fast.apiKey, config.smart.apiKey, ...config.proxyApiKeys].filter((k) => k !== "");
+  const inflight = new Set<() => void>();
+  let stopped = false;
+  const log = options.log;
+
+  const modelList = JSON.stringify({
+    object: "list",
+    data: (["fast", "smart"] as const).map((id) => ({ id, object: "model", created: 0, owned_by: "modelpin" })),
+  });
+
+  function health(): Response {
+    const describe = (r: Route): { host: string; model: string; breaker: BreakerState } => ({
+      host: r.host,
+      model: r.config.model,
+      breaker: r.breaker.snapshot(),
+    });
+    return json({
+      status: "ok",
+      demo: config.demo,
+      fallback: config.fallback,
+      auth: config.proxyApiKeys.length > 0,
+      routes: { fast: describe(routes.fast), smart: describe(routes.smart) },
+      open_streams: relays.size,
+    });
+  }
+
+  async function handler(req: Request): Promise<Response> {
+    const started = performance.now();
+    const { path, search } = splitUrl(req.url);
+    const entry: LogEntry = { method: req.method, path, status: 0, ms: 0, stream: false };
+    let res: Response;
+    try {
+      res = await dispatch(req, path, search, entry, started);
+    } catch (err) {
+      if (!(err instanceof ProxyError)) {
+        console.error(`modelpin: internal error on ${req.method} ${path}: ${maskKeys(String(err), secrets)}`);
+      }
+      res = errorResponse(err);
+    }
+    entry.status = res.status;
+    if (!entry.stream && log) {
+      entry.ms = performance.now() - started;
+      log(formatLogLine(entry));
+    }
+    return res;
+  }
+
+  function dispatch(
+    req: Request,
+    path: string,
+    search: string,
+    entry: LogEntry,
+    started: number,
+  ): Promise<Response> | Response {
+    if (path === "/health") {
+      if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed("GET");
+      return health();
+    }
+    if (config.proxyApiKeys.length > 0 && !clientKeyAccepted(req.headers, config.proxyApiKeys)) {
+      throw new ProxyError(
+        401,
+        "authentication_error",
+        "invalid_api_key",
+        "missing or wrong proxy key: send one of PROXY_API_KEYS as 'Authorization: Bearer <key>'",
+      );
+    }
+    if (path === "/v1/models") {
+      if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed("GET");
+      return new Response(modelList, { headers: { "content-type": "application/json" } });
+    }
+    if (path === "/v1/models/fast" || path === "/v1/models/smart") {
+      return json({ id: path.slice(11), object: "model", created: 0, owned_by: "modelpin" });
+    }
+    if (path.startsWith("/v1/") || path === "/v1") {
+      if (/\/\.\.?(\/|$)|%2e/i.test(path)) {
+        throw new ProxyError(
+          400,
+          "invalid_request_error",
+          "invalid_path",
+          "path must not contain '.' or '..' segments",
+        );
+      }
+      return forward(req, path, search, entry, started);
+    }
+    throw new ProxyError(
+      404,
+      "not_found_error",
+      "not_found",
+      `no route for ${req.method} ${path}: modelpin serves /v1/... (OpenAI API) and /health`,
+    );
+  }
+
+  async function forward(
+    req: Request,
+    path: string,
+    search: string,
+    entry: LogEntry,
+    started: number,
+  ): Promise<Response> {
+    const isChat = path === "/v1/chat/completions";
+    if (isChat && req.method !== "POST") throw methodNotAllowed("POST");
+    const hasBody = req.method !== "GET" && req.method !== "HEAD";
+    const raw = hasBody ? await readBody(req, config.maxBodyBytes) : null;
+    const contentType = req.headers.get("content-type");
+    let body: JsonBody | undefined;
+    if (isChat || (raw !== null && raw.length > 0 && contentType !== null && contentType.includes("json"))) {
+      body = parseJsonObject(raw ?? EMPTY);
+    }
+    const requested = body?.value.model;
+    entry.requested = requested;
+    const wantStream = body?.value.stream === true;
+    const force = body !== undefined && (isChat || "model" in body.value);
+    const primaryName = isChat ? pickRoute(requested) : "fast";
+
+    const headers = upstreamHeaders(req.headers);
+    if (force && contentType === null) headers.set("content-type", "application/json");
+    const bodyFor = (r: Route): BodyInit | null => force ? rewriteModel(body!.text, r.config.model) : raw;
+
+    let primary = routes[primaryName];
+    let secondary: Route | undefined = config.fallback ? routes[otherRoute(primaryName)] : undefined;
+    let fallbackReason: string | undefined;
+    if (secondary && primary.breaker.admit() === "cooling") {
+      if (secondary.breaker.admit() !== "cooling") {
+        // Skip a cooling route entirely rather than wait on a backend known to be down.
+        fallbackReason = `${primary.config.name}_cooling`;
+        [primary, secondary] = [secondary, undefined];
+      } else {
+        secondary = undefined; // both cooling: the primary is tried anyway.
+      }
+    }
+
+    let first: Attempt | undefined;
+    let firstRoute = primary;
+    let current: Route | undefined = primary;
+    for (let attempts = 1; current; attempts++) {
+      if (stopped) throw shuttingDown();
+      setUpstreamKey(headers, current.config.apiKey);
+      const attempt = await attemptUpstream(
+        {
+          url: current.target ? stitchUrl(current.target, path, search) : `http://demo${path}`,
+          method: req.method,
+          headers,
+          body: bodyFor(current),
+          wantStream,
+        },
+        {
+          fetch: current.fetch,
+          timeoutMs: config.timeoutMs,
+          clientSignal: req.signal,
+          client: options.client,
+          inflight,
+        },
+      );
+      const outcome = attempt.outcome;
+      const failure = routeFailure(outcome);
+      if (outcome.kind === "client_gone" || outcome.kind === "redirect") current.breaker.release();
+      else if (failure === undefined) current.breaker.success();
+      else {current.breaker.failure(
+          outcome.kind === "response" && outcome.status === 429 ? retryAfterMs(attempt.response!.headers) : undefined,
+        );}
+
+      entry.route = current.config.name;
+      entry.model = current.config.model;
+      if (outcome.kind === "client_gone") {
+        entry.fallback = fallbackReason;
+        entry.end = "client_gone";
+        throw new ProxyError(499, "invalid_request_error", "client_gone", "the client disconnected");
+      }
+      if (stopped && outcome.kind !== "response") throw shuttingDown();
+      if (failure === undefined && outcome.kind !== "redirect") {
+        entry.fallback = fallbackReason;
+        if (first) discard(first);
+        return respond(attempt, path, entry, started);
+      }
+      if (first === undefined) {
+        first = attempt;
+        firstRoute = current;
+      } else {
+        discard(attempt);
+      }
+      if (!secondary || !shouldFallback(outcome, true, attempts)) break;
+      if (secondary.breaker.admit() === "cooling") break;
+      fallbackReason = failure;
+      current = secondary;
+      secondary = undefined;
+    }
+    entry.route = firstRoute.config.name;
+    entry.model = firstRoute.config.model;
+    entry.fallback = fallbackReason ? `${fallbackReason}_failed_too` : undefined;
+    return failureResponse(first!, firstRoute);
+  }
+
+  function shuttingDown(): ProxyError {
+    return new ProxyError(503, "server_error", "proxy_shutdown", "modelpin is shutting down; retry shortly", {
+      "retry-after": "1",
+    });
+  }
+
+  function discard(attempt: Attempt): void {
+    attempt.reader?.cancel().catch(() => {});
+    if (!attempt.reader && !attempt.body) attempt.response?.body?.cancel().catch(() => {});
+  }
+
+  function respond(attempt: Attempt, path: string, entry: LogEntry, started: number): Response {
+    const upstream = attempt.response!;
+    if (attempt.reader) {
+      entry.stream = true;
+      const headers = downstreamHeaders(upstream.headers, false);
+      for (const [k, v] of STREAM_HEADERS) headers.set(k, v);
+      const relay: StreamRelay = new StreamRelay({
+        prefetched: attempt.prefetched!,
+        reader: attempt.reader,
+        abortUpstream: attempt.abort,
+        expectDone: path.endsWith("/completions"),
+        onEnd: (end) => {
+          relays.delete(relay);
+          if (log) {
+            entry.end = end;
+            entry.ms = performance.now() - started;
+            log(formatLogLine(entry));
+          }
+        },
+      });
+      relays.add(relay);
+      return new Response(relay.stream, { status: upstream.status, headers });
+    }
+    if (attempt.body) {
+      const body = upstream.status >= 400 ? maskKeysInBytes(attempt.body, secrets) : attempt.body;
+      return new Response(body, { status: upstream.status, headers: downstreamHeaders(upstream.headers, false) });
+    }
+    return new Response(upstream.body, { status: upstream.status, headers: downstreamHeaders(upstream.headers, true) });
+  }
+
+  function failureResponse(attempt: Attempt, route: Route): Response {
+    const outcome = attempt.outcome;
+    const name = route.config.name.toUpperCase();
+    switch (outcome.kind) {
+      case "timeout":
+        throw new ProxyError(
+          504,
+          "timeout_error",
+          "upstream_timeout",
+          `backend ${route.host} did not answer within PROXY_TIMEOUT (${config.timeoutMs / 1000} s)`,
+        );
+      case "connect_error":
+        throw new ProxyError(
+          502,
+          "upstream_error",
+          "upstream_unreachable",
+          `could not connect to backend ${route.host}`,
+        );
+      case "bad_stream":
+        throw new ProxyError(
+          502,
+          "upstream_error",
+          "upstream_bad_stream",
+          `backend ${route.host} failed the stream: ${maskKeys(attempt.streamError ?? "error event", secrets)}`,
+        );
+      case "redirect":
+        throw new ProxyError(
+          502,
+          "upstream_error",
+          "upstream_redirect",
+          `backend ${route.host} answered with redirect ${outcome.status}; modelpin never follows redirects (so the key stays on that host): check ${name}_BASE_URL`,
+        );
+      default: {
+        const upstream = attempt.response!;
+        const headers = downstreamHeaders(upstream.headers, false);
+        if (upstream.status === 429) saneRetryAfter(headers);
+        return new Response(maskKeysInBytes(attempt.body ?? EMPTY, secrets), { status: upstream.status, headers });
+      }
+    }
+  }
+
+  function saneRetryAfter(headers: Headers): void {
+    // The client gets one well-formed Retry-After, in seconds, capped like the breaker's cooldown.
+    const routeDelays = [routes.fast.breaker.snapshot(), routes.smart.breaker.snapshot()]
+      .filter((s) => s.until !== undefined)
+      .map((s) => Date.parse(s.until!) - Date.now());
+    const own = retryAfterMs(headers);
+    const candidates = own !== undefined ? [own] : routeDelays;
+    const ms = candidates.length > 0 ? Math.min(...candidates) : config.breakerCooldownMs;
+    headers.delete("retry-after-ms");
+    headers.set("retry-after", String(Math.min(300, Math.max(1, Math.ceil(ms / 1000)))));
+  }
+
+  return {
+    handler,
+    relays,
+    breakers: { fast: routes.fast.breaker, smart: routes.smart.breaker },
+    abortAll: () => {
+      stopped = true;
+      for (const abort of inflight) abort();
+    },
+  };
+}

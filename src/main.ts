@@ -1,0 +1,137 @@
+/**
+ * modelpin's entry point: reads the configuration, prints the start-up
+ * banner, serves, and shuts down on SIGINT/SIGTERM. It only wires parts.
+ *
+ * @module
+ */
+
+import { type Config, ConfigError, type ConfigSource, parseConfig, readConfigSource } from "./config.ts";
+import type { FetchLike } from "./demo_backend.ts";
+import { type RunningProxy, serveProxy } from "./server.ts";
+
+/** The version printed at start-up and in `--version`. */
+export const VERSION = "0.1.0";
+
+/** What `run` needs from its surroundings; everything is injectable for tests. */
+export interface RunOptions {
+  /** Command-line arguments. */
+  args?: string[];
+  /** Configuration values; by default the process environment over `./.env`. */
+  source?: ConfigSource;
+  /** Standard output (banner and request log). */
+  stdout?: (text: string) => void;
+  /** Standard error (configuration errors and warnings). */
+  stderr?: (text: string) => void;
+  /** Install SIGINT/SIGTERM handlers (off in tests that run several servers). */
+  signals?: boolean;
+  /** Called once the server listens. */
+  onListen?: (server: RunningProxy) => void;
+  /** Overrides the fetch used for real backends. */
+  fetch?: FetchLike;
+}
+
+const encoder = new TextEncoder();
+const writeOut = (text: string) => void Deno.stdout.writeSync(encoder.encode(text));
+const writeErr = (text: string) => void Deno.stderr.writeSync(encoder.encode(text));
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
+
+/** The start-up banner: one line per route, never a key. */
+export function banner(config: Config, addr: Deno.NetAddr): string {
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const lines = [`modelpin ${VERSION} listening on http://${host}:${addr.port}`];
+  for (const route of [config.fast, config.smart]) {
+    const where = route.baseUrl
+      ? route.baseUrl.host + route.baseUrl.pathname.replace(/\/+$/, "")
+      : "built-in demo backend";
+    lines.push(
+      `  ${route.name.padEnd(5)} -> ${where}  model=${route.model}  key=${route.apiKey ? "set" : "none"}  fallback=${
+        config.fallback ? "on" : "off"
+      }`,
+    );
+  }
+  if (config.demo) {
+    lines.push(
+      "",
+      "  *** DEMO MODE: no backend is configured, so an echo model answers. ***",
+      "  To use a real backend, copy .env.example to .env and set FAST_BASE_URL,",
+      "  FAST_API_KEY and FAST_MODEL_NAME (see README.md), then restart.",
+      "",
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Warnings about a configuration that works but is risky. */
+export function warnings(config: Config): string[] {
+  const out: string[] = [];
+  if (!LOOPBACK.test(config.bindHost) && config.proxyApiKeys.length === 0) {
+    out.push(
+      `WARNING: listening on ${config.bindHost} without PROXY_API_KEYS: anyone who can reach this address can spend your backend key. Set BIND_HOST=127.0.0.1 or PROXY_API_KEYS.`,
+    );
+  }
+  if (config.dotenvSkippedLines.length > 0) {
+    out.push(`WARNING: .env lines ${config.dotenvSkippedLines.join(", ")} could not be parsed and were skipped.`);
+  }
+  return out;
+}
+
+/**
+ * Runs modelpin until it is shut down. Returns the process exit code: 0 after
+ * a clean shutdown, 2 for invalid configuration.
+ */
+export async function run(options: RunOptions = {}): Promise<number> {
+  const stdout = options.stdout ?? writeOut;
+  const stderr = options.stderr ?? writeErr;
+  const args = options.args ?? [];
+  if (args.includes("--version")) {
+    stdout(`modelpin ${VERSION}\n`);
+    return 0;
+  }
+  let config: Config;
+  try {
+    if (options.source) {
+      config = parseConfig(options.source);
+    } else {
+      const { source, skippedLines } = readConfigSource();
+      config = parseConfig(source, skippedLines);
+    }
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    stderr(`modelpin: ${err.message}\nSee README.md#configuration. Nothing was started.\n`);
+    return 2;
+  }
+
+  let server: RunningProxy;
+  try {
+    server = serveProxy({ config, stdout, fetch: options.fetch });
+  } catch (err) {
+    stderr(`modelpin: cannot listen on ${config.bindHost}:${config.port}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  stdout(banner(config, server.addr));
+  for (const w of warnings(config)) stderr(w + "\n");
+  options.onListen?.(server);
+
+  if (options.signals ?? true) {
+    let signalled = false;
+    const onSignal = () => {
+      if (signalled) Deno.exit(130); // a second signal: no more waiting
+      signalled = true;
+      stderr(`modelpin: shutting down (up to ${config.shutdownGraceMs / 1000} s for open requests)\n`);
+      server.shutdown();
+    };
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+    await server.finished;
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  } else {
+    await server.finished;
+  }
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await run({ args: Deno.args }));
+}

@@ -1,0 +1,45 @@
+/**
+ * The sandbox: the Deno permission flags a configuration needs, and nothing
+ * more. `start.sh` and `deno task compile` run this file to compute them.
+ *
+ * @module
+ */
+
+import { type Config, CONFIG_VARIABLES, ConfigError, loadConfig } from "./config.ts";
+
+/** `host:port` as Deno's `--allow-net` spells it (IPv6 in brackets). */
+function netGrant(host: string, port: number): string {
+  const bare = host.startsWith("[") ? host.slice(1, -1) : host;
+  return bare.includes(":") ? `[${bare}]:${port}` : `${bare}:${port}`;
+}
+
+/**
+ * The flags for running modelpin with `config`: network only to the
+ * configured backends and the bind address, environment only for modelpin's
+ * own variables, and reading only the `.env` file.
+ */
+export function permissionFlags(config: Config, envFile = ".env"): string[] {
+  const net = new Set<string>();
+  for (const route of [config.fast, config.smart]) {
+    const url = route.baseUrl;
+    if (!url) continue;
+    const port = url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+    net.add(netGrant(url.hostname, port));
+  }
+  net.add(netGrant(config.bindHost, config.port));
+  return [
+    `--allow-net=${[...net].join(",")}`,
+    `--allow-env=${CONFIG_VARIABLES.join(",")}`,
+    `--allow-read=${envFile}`,
+  ];
+}
+
+if (import.meta.main) {
+  try {
+    console.log(permissionFlags(loadConfig()).join("\n"));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`modelpin: ${err.message}`);
+    Deno.exit(2);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Serving: binds the listener, owns the upstream connection pool and the
+ * log, and shuts down gracefully.
+ *
+ * @module
+ */
+
+import type { Config } from "./config.ts";
+import type { FetchLike } from "./demo_backend.ts";
+import { createProxy, type Proxy } from "./handler.ts";
+import { BatchedLog, type LineSink } from "./request_log.ts";
+
+/** What a running proxy server depends on. */
+export interface ServeOptions {
+  /** The validated configuration (port 0 picks a free port). */
+  config: Config;
+  /** Where request log lines go. */
+  stdout: LineSink;
+  /** Overrides the fetch used for real backends. */
+  fetch?: FetchLike;
+}
+
+/** A proxy that is listening. */
+export interface RunningProxy {
+  /** The bound address (read the port from here when binding port 0). */
+  addr: Deno.NetAddr;
+  /** The handler and its state. */
+  proxy: Proxy;
+  /**
+   * Stops accepting, lets open requests finish for `graceMs` (default
+   * PROXY_SHUTDOWN_GRACE), then ends what is left. Resolves when closed.
+   */
+  shutdown: (graceMs?: number) => Promise<void>;
+  /** Resolves when the server has closed. */
+  finished: Promise<void>;
+}
+
+/** Starts the proxy on the configured address. */
+export function serveProxy(options: ServeOptions): RunningProxy {
+  const { config } = options;
+  const client = config.demo ? undefined : Deno.createHttpClient({ poolIdleTimeout: 60_000 });
+  const log = new BatchedLog(options.stdout);
+  const proxy = createProxy({
+    config,
+    fetch: options.fetch,
+    client,
+    log: config.log ? (line) => log.line(line) : undefined,
+  });
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.bindHost,
+    onListen() {},
+    handler: proxy.handler,
+  });
+  let closing: Promise<void> | undefined;
+  const shutdown = (graceMs = config.shutdownGraceMs): Promise<void> => {
+    closing ??= (async () => {
+      const closed = server.shutdown();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const graceOver = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([closed, graceOver]);
+      clearTimeout(timer);
+      // Whatever is still open after the grace period is ended, not abandoned:
+      // streams get an SSE error event, waiting requests a 503.
+      proxy.relays.terminateAll("shutdown");
+      proxy.abortAll();
+      await closed;
+      client?.close();
+      log.flush();
+    })();
+    return closing;
+  };
+  return { addr: server.addr, proxy, shutdown, finished: server.finished.then(() => closing) };
+}

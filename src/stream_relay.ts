@@ -1,0 +1,180 @@
+/**
+ * The client side of an upstream SSE stream: bytes pass through as they
+ * arrive, pulled only as fast as the client reads (so backpressure reaches
+ * the backend), and a stream that ends badly ends with an SSE error event.
+ *
+ * @module
+ */
+
+import { sseErrorEvent } from "./errors.ts";
+
+/** How a relayed stream ended. */
+export type StreamEnd =
+  | "complete"
+  | "broken"
+  | "truncated"
+  | "idle_timeout"
+  | "client_gone"
+  | "shutdown";
+
+/** What a relay needs: the upstream reader, how to abort it, and its limits. */
+export interface RelayOptions {
+  /** Chunks already read from upstream (up to the first event). */
+  prefetched: Uint8Array<ArrayBuffer>[];
+  /** The rest of the upstream body. */
+  reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>;
+  /** Aborts the upstream request, so the backend stops generating. */
+  abortUpstream: () => void;
+  /** Whether a well-formed stream ends with `data: [DONE]` (chat and text completions). */
+  expectDone: boolean;
+  /** Called once, when the stream has ended for whatever reason. */
+  onEnd: (end: StreamEnd) => void;
+}
+
+const DONE = "[DONE]";
+const MESSAGES: Record<Exclude<StreamEnd, "complete" | "client_gone">, [string, string]> = {
+  broken: ["the backend broke off the stream", "upstream_stream_broken"],
+  truncated: ["the backend ended the stream before [DONE]", "upstream_stream_truncated"],
+  idle_timeout: ["the backend sent nothing for longer than PROXY_IDLE_TIMEOUT", "upstream_idle_timeout"],
+  shutdown: ["modelpin is shutting down", "proxy_shutdown"],
+};
+
+/** True when the last bytes seen end with a `data: [DONE]` event. */
+function endsWithDone(tail: Uint8Array<ArrayBuffer>[]): boolean {
+  let text = "";
+  for (const chunk of tail) text += new TextDecoder().decode(chunk);
+  return text.trimEnd().endsWith(DONE) && /data:\s*\[DONE\]\s*$/.test(text);
+}
+
+/** One relayed stream. `stream` is the response body; `terminate` ends it early. */
+export class StreamRelay {
+  /** The body handed to the client. */
+  readonly stream: ReadableStream<Uint8Array<ArrayBuffer>>;
+  /**
+   * `Date.now()` when the relay started waiting on upstream, or 0 while it is
+   * not waiting. A slow client keeps the relay from reading, which is not idle.
+   */
+  waitingSince = 0;
+  #options: RelayOptions;
+  #controller!: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>>;
+  #ended = false;
+  // The last two chunks are enough to see a trailing `data: [DONE]`, even split.
+  #tail: [Uint8Array<ArrayBuffer>?, Uint8Array<ArrayBuffer>?] = [];
+
+  /** Starts relaying; nothing is read upstream until the client pulls. */
+  constructor(options: RelayOptions) {
+    this.#options = options;
+    for (const chunk of options.prefetched) this.#remember(chunk);
+    this.stream = new ReadableStream<Uint8Array<ArrayBuffer>>({
+      start: (controller) => {
+        this.#controller = controller;
+        for (const chunk of options.prefetched) controller.enqueue(chunk);
+      },
+      pull: (controller) => this.#pull(controller),
+      cancel: () => {
+        if (this.#finish("client_gone")) {
+          options.abortUpstream();
+          options.reader.cancel().catch(() => {});
+        }
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  #remember(chunk: Uint8Array<ArrayBuffer>): void {
+    this.#tail[0] = this.#tail[1];
+    this.#tail[1] = chunk;
+  }
+
+  async #pull(controller: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>>): Promise<void> {
+    let result: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
+    this.waitingSince = Date.now();
+    try {
+      result = await this.#options.reader.read();
+    } catch {
+      if (!this.#ended) this.terminate("broken");
+      return;
+    }
+    this.waitingSince = 0;
+    if (this.#ended) return;
+    if (result.done) {
+      if (this.#options.expectDone && !endsWithDone(this.#tail.filter((c) => c !== undefined))) {
+        this.terminate("truncated");
+        return;
+      }
+      this.#finish("complete");
+      controller.close();
+      return;
+    }
+    this.#remember(result.value);
+    controller.enqueue(result.value);
+  }
+
+  #finish(end: StreamEnd): boolean {
+    if (this.#ended) return false;
+    this.#ended = true;
+    this.#options.onEnd(end);
+    return true;
+  }
+
+  /** Ends the stream with an SSE error event and aborts the upstream request. */
+  terminate(end: Exclude<StreamEnd, "complete" | "client_gone">): void {
+    if (!this.#finish(end)) return;
+    const [message, code] = MESSAGES[end];
+    try {
+      this.#controller.enqueue(sseErrorEvent(message, code));
+      this.#controller.close();
+    } catch { /* the client is already gone */ }
+    this.#options.abortUpstream();
+    this.#options.reader.cancel().catch(() => {});
+  }
+}
+
+/** Keeps the open relays, to enforce the idle timeout and end them on shutdown. */
+export class RelayRegistry {
+  readonly #relays = new Set<StreamRelay>();
+  readonly #idleTimeoutMs: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** `idleTimeoutMs` of 0 turns the idle check off. */
+  constructor(idleTimeoutMs: number) {
+    this.#idleTimeoutMs = idleTimeoutMs;
+  }
+
+  /** Number of streams open now. */
+  get size(): number {
+    return this.#relays.size;
+  }
+
+  /** Tracks a relay until it ends. */
+  add(relay: StreamRelay): void {
+    this.#relays.add(relay);
+    // One coarse timer for all streams instead of a timer reset per chunk.
+    if (this.#timer === undefined && this.#idleTimeoutMs > 0) {
+      const every = Math.max(10, Math.min(1000, Math.floor(this.#idleTimeoutMs / 4)));
+      const timer = setInterval(() => this.#checkIdle(), every);
+      Deno.unrefTimer(timer);
+      this.#timer = timer;
+    }
+  }
+
+  /** Stops tracking a relay that ended. */
+  delete(relay: StreamRelay): void {
+    this.#relays.delete(relay);
+    if (this.#relays.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  #checkIdle(): void {
+    const deadline = Date.now() - this.#idleTimeoutMs;
+    for (const relay of this.#relays) {
+      if (relay.waitingSince !== 0 && relay.waitingSince <= deadline) relay.terminate("idle_timeout");
+    }
+  }
+
+  /** Ends every open stream with an SSE error event (used when shutdown's grace runs out). */
+  terminateAll(end: "shutdown"): void {
+    for (const relay of [...this.#relays]) relay.terminate(end);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Path stitching: where a client's `/v1/...` request goes on a backend.
+ *
+ * @module
+ */
+
+/** A backend base URL, pre-split so stitching a request is one concatenation. */
+export interface UpstreamTarget {
+  /** Origin plus base path without trailing slashes (`/v1` when the base has no path). */
+  prefix: string;
+  /** The base URL's own query, without `?` (e.g. Azure's `api-version=...`). */
+  query: string;
+}
+
+/**
+ * Splits a base URL once. The base path replaces the client's `/v1` prefix,
+ * and a base URL with no path gets `/v1`, as the OpenAI SDK's default does.
+ */
+export function upstreamTarget(base: URL): UpstreamTarget {
+  const path = base.pathname.replace(/\/+$/, "");
+  return {
+    prefix: base.origin + (path === "" ? "/v1" : path),
+    query: base.search.slice(1),
+  };
+}
+
+/**
+ * The upstream URL for a client path that starts with `/v1` and its raw
+ * query string (with its `?`, or empty). Base query parameters come first.
+ */
+export function stitchUrl(target: UpstreamTarget, clientPath: string, search: string): string {
+  let rest = clientPath.slice(3);
+  if (rest.startsWith("//")) rest = rest.replace(/^\/+/, "/");
+  const query = search.length > 1 ? search.slice(1) : "";
+  const joined = target.query && query ? `${target.query}&${query}` : target.query || query;
+  return target.prefix + rest + (joined ? `?${joined}` : "");
+}
+
+/** {@linkcode stitchUrl} for a base URL that has not been split yet. */
+export function upstreamUrl(base: URL, clientPath: string, search = ""): string {
+  return stitchUrl(upstreamTarget(base), clientPath, search.startsWith("?") || search === "" ? search : `?${search}`);
+}

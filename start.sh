@@ -1,0 +1,66 @@
+#!/bin/sh
+# modelpin launcher. Brings its own Deno (the pinned version, from npm, into
+# .tools/) when none is installed, then:
+#   ./start.sh            run the proxy, sandboxed to what .env configures
+#   ./start.sh compile    build the ./modelpin binary with the same sandbox
+#   ./start.sh TASK ...   run a deno task (test, bench, check)
+set -eu
+cd "$(dirname "$0")"
+
+DENO_VERSION=2.9.6
+
+find_deno() {
+  if [ -n "${DENO_BIN:-}" ]; then
+    echo "$DENO_BIN"
+    return
+  fi
+  if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | head -n 1 | grep -q "^deno $DENO_VERSION "; then
+    command -v deno
+    return
+  fi
+  if [ ! -x .tools/node_modules/deno/deno ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+      echo "modelpin: Deno $DENO_VERSION is not installed and npm is missing to fetch it." >&2
+      echo "  Install Deno $DENO_VERSION (https://docs.deno.com/runtime/getting_started/installation/) or Node.js with npm." >&2
+      exit 1
+    fi
+    echo "modelpin: fetching Deno $DENO_VERSION from npm into .tools/ (once)..." >&2
+    npm install --prefix .tools --no-audit --no-fund --silent "deno@$DENO_VERSION" >&2
+  fi
+  echo "$PWD/.tools/node_modules/deno/deno"
+}
+
+DENO=$(find_deno)
+export DENO_BIN="$DENO"
+
+# The sandbox is computed from the configuration itself: network only to the
+# configured backends and the bind address, environment only for modelpin's
+# own variables, and only .env readable. Invalid configuration exits 2 here.
+sandbox_flags() {
+  "$DENO" run --quiet --no-prompt --allow-read=.env \
+    --allow-env='FAST_*,SMART_*,REAL_*,PROXY_*,BIND_HOST' src/permissions.ts
+}
+
+case "${1:-}" in
+  "")
+    flags=$(sandbox_flags) || exit $?
+    # shellcheck disable=SC2086 # one flag per line, none contains spaces
+    exec "$DENO" run --quiet --no-prompt $flags src/main.ts
+    ;;
+  compile)
+    shift
+    flags=$(sandbox_flags) || exit $?
+    # Never --env-file here: it would bake the keys into the binary.
+    # shellcheck disable=SC2086
+    if ! "$DENO" compile --quiet --no-prompt $flags --output modelpin "$@" src/main.ts; then
+      echo "modelpin: deno compile failed. It needs Deno's denort base binary, downloaded" >&2
+      echo "  from dl.deno.land on first use; without internet access, point DENORT_BIN at a" >&2
+      echo "  denort $DENO_VERSION binary for this platform and run it again." >&2
+      exit 1
+    fi
+    echo "modelpin: built ./modelpin (sandbox: $(echo "$flags" | tr '\n' ' '))"
+    ;;
+  *)
+    exec "$DENO" task "$@"
+    ;;
+esac
