@@ -4,7 +4,11 @@ import { post, startProxy } from "./support/proxy.ts";
 
 Deno.test("smoke: forces the model", async () => {
   await using backend = fakeBackend(() => jsonResponse(completion("hi")));
-  await using proxy = await startProxy({ FAST_BASE_URL: backend.baseUrl, FAST_MODEL_NAME: "forced", FAST_API_KEY: "k1" });
+  await using proxy = await startProxy({
+    FAST_BASE_URL: backend.baseUrl,
+    FAST_MODEL_NAME: "forced",
+    FAST_API_KEY: "k1",
+  });
   const res = await post(`${proxy.url}/v1/chat/completions`, { model: "gpt-4", messages: [] });
   assert.equal(res.status, 200);
   assert.equal((await res.json()).choices[0].message.content, "hi");
