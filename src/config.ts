@@ -161,7 +161,8 @@ export function parseConfig(
     const fastModelVar = get("FAST_MODEL_NAME") !== undefined ? "FAST_MODEL_NAME" : "REAL_MODEL_NAME";
     const fastUrlText = get(fastUrlVar);
     const fastModel = get(fastModelVar);
-    const fastKey = get("FAST_API_KEY") ?? get("REAL_API_KEY") ?? "";
+    const fastKeyVar = get("FAST_API_KEY") !== undefined ? "FAST_API_KEY" : "REAL_API_KEY";
+    const fastKey = get(fastKeyVar) ?? "";
     if (fastUrlText === undefined) {
       problems.push({
         variable: "FAST_BASE_URL",
@@ -186,12 +187,9 @@ export function parseConfig(
       apiKey: get("SMART_API_KEY") ?? fastKey,
       model: get("SMART_MODEL_NAME") ?? fast.model,
     };
-    for (const route of [fast, smart]) {
-      if (/[\r\n]/.test(route.apiKey)) {
-        problems.push({
-          variable: `${route.name.toUpperCase()}_API_KEY`,
-          message: "contains a line break: paste the key on one line",
-        });
+    for (const variable of [fastKeyVar, "SMART_API_KEY"]) {
+      if (/[\r\n]/.test(get(variable) ?? "")) {
+        problems.push({ variable, message: "contains a line break: paste the key on one line" });
       }
     }
   }
@@ -242,10 +240,16 @@ function routesDiffer(a: RouteConfig, b: RouteConfig): boolean {
   return a.baseUrl?.href !== b.baseUrl?.href || a.model !== b.model || a.apiKey !== b.apiKey;
 }
 
-function parseBaseUrl(variable: string, text: string, problems: ConfigProblem[]): URL | null {
+/** A URL as it may appear in a message: any credentials in it are hidden. */
+function shown(text: string): string {
+  return text.replace(/\/\/[^/?#]*@/, "//***@");
+}
+
+function parseBaseUrl(variable: string, rawText: string, problems: ConfigProblem[]): URL | null {
+  const text = shown(rawText);
   let url: URL;
   try {
-    url = new URL(text);
+    url = new URL(rawText);
   } catch {
     problems.push({
       variable,

@@ -53,7 +53,8 @@ export function parseDotenv(
       [pos, line] = nextLine(src, eol, line);
       continue;
     }
-    i = skipBlanks(src, i + 1);
+    const afterEquals = i + 1;
+    i = skipBlanks(src, afterEquals);
     const quote = src[i];
     if (quote === "'" || quote === '"') {
       const parsed = readQuoted(src, i, quote);
@@ -74,7 +75,8 @@ export function parseDotenv(
     let value = src.slice(i, eol);
     const comment = value.search(/\s#/);
     if (comment >= 0) value = value.slice(0, comment);
-    else if (value.startsWith("#")) value = "";
+    // `KEY=#abc` is the value "#abc"; only `KEY= #abc` is a comment.
+    else if (value.startsWith("#") && i > afterEquals) value = "";
     values.set(key, interpolate(value.trim(), resolve));
     [pos, line] = nextLine(src, eol, line);
   }
@@ -86,20 +88,27 @@ function skipBlanks(src: string, from: number): number {
   return from;
 }
 
+// Lines end with LF, CRLF or a lone CR (old Mac files), as in python-dotenv.
 function findEol(src: string, from: number): number {
-  const n = src.indexOf("\n", from);
-  const end = n < 0 ? src.length : n;
-  return end > from && src[end - 1] === "\r" ? end - 1 : end;
+  for (let i = from; i < src.length; i++) {
+    const c = src.charCodeAt(i);
+    if (c === 10 || c === 13) return i;
+  }
+  return src.length;
 }
 
 function nextLine(src: string, eol: number, line: number): [number, number] {
-  if (src[eol] === "\r") eol++;
-  return eol < src.length ? [eol + 1, line + 1] : [src.length, line];
+  if (eol >= src.length) return [src.length, line];
+  return [src[eol] === "\r" && src[eol + 1] === "\n" ? eol + 2 : eol + 1, line + 1];
 }
 
 function countNewlines(src: string, from: number, to: number): number {
   let n = 0;
-  for (let i = from; i < to; i++) if (src.charCodeAt(i) === 10) n++;
+  for (let i = from; i < to; i++) {
+    const c = src.charCodeAt(i);
+    if (c === 10 && src.charCodeAt(i - 1) !== 13) n++;
+    else if (c === 13) n++;
+  }
   return n;
 }
 

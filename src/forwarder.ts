@@ -56,6 +56,9 @@ export interface AttemptContext {
   inflight?: Set<() => void>;
 }
 
+// A first event larger than this is passed on unjudged instead of held back.
+const MAX_FIRST_EVENT_BYTES = 256 * 1024;
+
 // SSE is recognised by its media type only; `text/event-stream; charset=utf-8` included.
 function isEventStream(contentType: string | null): boolean {
   return contentType !== null && contentType.startsWith("text/event-stream");
@@ -148,6 +151,7 @@ async function readFirstEvent(res: Response, abort: () => void, failed: () => At
   const reader = res.body!.getReader();
   const scanner = new FirstEventScanner();
   const prefetched: Uint8Array<ArrayBuffer>[] = [];
+  let prefetchedBytes = 0;
   for (;;) {
     let result: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
     try {
@@ -165,8 +169,13 @@ async function readFirstEvent(res: Response, abort: () => void, failed: () => At
       };
     }
     prefetched.push(result.value);
+    prefetchedBytes += result.value.length;
     const verdict = scanner.push(result.value);
-    if (verdict === undefined) continue;
+    if (verdict === undefined) {
+      // Not SSE as we know it (no event boundary yet): pass it on rather than hold it.
+      if (prefetchedBytes <= MAX_FIRST_EVENT_BYTES) continue;
+      return { outcome: { kind: "response", status: 200 }, response: res, prefetched, reader, abort };
+    }
     if (verdict.isError) {
       reader.cancel().catch(() => {});
       return {

@@ -34,7 +34,9 @@ function clean(value: unknown): string {
   // A client-chosen string must not forge log lines or flood them.
   const s = value.length > 80 ? `${value.slice(0, 80)}…` : value;
   // deno-lint-ignore no-control-regex -- control characters are exactly what must be escaped
-  return /[\s"\\\x00-\x1f\x7f]/.test(s) || s === "" ? JSON.stringify(s) : s;
+  if (!/[\s"\\\x00-\x1f\x7f\u2028\u2029]/.test(s) && s !== "") return s;
+  // JSON.stringify leaves DEL and the Unicode line separators raw; log viewers may break lines on them.
+  return JSON.stringify(s).replace(/[\x7f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Formats an entry as one line. */
