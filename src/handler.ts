@@ -17,7 +17,7 @@ import { type JsonBody, parseJsonObject, readBody } from "./request_body.ts";
 import { formatLogLine, type LogEntry } from "./request_log.ts";
 import { retryAfterMs } from "./retry_after.ts";
 import { otherRoute, pickRoute } from "./router.ts";
-import { clientKeyAccepted, maskKeys, maskKeysInBytes } from "./secrets.ts";
+import { clientKeyAccepted, maskKeys, maskKeysInBytes, StreamKeyMasker, streamKeys } from "./secrets.ts";
 import { RelayRegistry, StreamRelay } from "./stream_relay.ts";
 import { stitchUrl, type UpstreamTarget, upstreamTarget } from "./upstream_url.ts";
 
@@ -90,6 +90,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   const routes: Record<RouteName, Route> = { fast: route(config.fast), smart: route(config.smart) };
   const relays = new RelayRegistry(config.idleTimeoutMs);
   const secrets = [config.fast.apiKey, config.smart.apiKey, ...config.proxyApiKeys].filter((k) => k !== "");
+  const keysInStreams = streamKeys(secrets);
   const inflight = new Set<() => void>();
   let stopped = false;
   const log = options.log;
@@ -303,6 +304,7 @@ export function createProxy(options: ProxyOptions): Proxy {
         reader: attempt.reader,
         abortUpstream: attempt.abort,
         expectDone: path.endsWith("/completions"),
+        masker: keysInStreams.length > 0 ? new StreamKeyMasker(keysInStreams) : undefined,
         onEnd: (end) => {
           relays.delete(relay);
           if (log) {

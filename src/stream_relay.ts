@@ -7,6 +7,7 @@
  */
 
 import { sseErrorEvent } from "./errors.ts";
+import type { StreamKeyMasker } from "./secrets.ts";
 
 /** How a relayed stream ended. */
 export type StreamEnd =
@@ -29,9 +30,11 @@ export interface RelayOptions {
   expectDone: boolean;
   /** Called once, when the stream has ended for whatever reason. */
   onEnd: (end: StreamEnd) => void;
+  /** Masks configured keys in what passes (a backend may echo one in an error event). */
+  masker?: StreamKeyMasker;
 }
 
-const DONE = "[DONE]";
+const TAIL_BYTES = 64;
 const MESSAGES: Record<Exclude<StreamEnd, "complete" | "client_gone">, [string, string]> = {
   broken: ["the backend broke off the stream", "upstream_stream_broken"],
   truncated: ["the backend ended the stream before [DONE]", "upstream_stream_truncated"],
@@ -40,10 +43,8 @@ const MESSAGES: Record<Exclude<StreamEnd, "complete" | "client_gone">, [string, 
 };
 
 /** True when the last bytes seen end with a `data: [DONE]` event. */
-function endsWithDone(tail: Uint8Array<ArrayBuffer>[]): boolean {
-  let text = "";
-  for (const chunk of tail) text += new TextDecoder().decode(chunk);
-  return text.trimEnd().endsWith(DONE) && /data:\s*\[DONE\]\s*$/.test(text);
+function endsWithDone(tail: Uint8Array): boolean {
+  return /(^|[\r\n])data: ?\[DONE\][\r\n\s]*$/.test(new TextDecoder().decode(tail));
 }
 
 /** One relayed stream. `stream` is the response body; `terminate` ends it early. */
@@ -58,17 +59,19 @@ export class StreamRelay {
   #options: RelayOptions;
   #controller!: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>>;
   #ended = false;
-  // The last two chunks are enough to see a trailing `data: [DONE]`, even split.
-  #tail: [Uint8Array<ArrayBuffer>?, Uint8Array<ArrayBuffer>?] = [];
+  // The last bytes seen, to recognise a trailing `data: [DONE]` however it was split.
+  #tail: Uint8Array = new Uint8Array(0);
 
   /** Starts relaying; nothing is read upstream until the client pulls. */
   constructor(options: RelayOptions) {
     this.#options = options;
+    const masker = options.masker?.active ? options.masker : undefined;
     for (const chunk of options.prefetched) this.#remember(chunk);
+    const first = masker ? options.prefetched.map((c) => masker.push(c)) : options.prefetched;
     this.stream = new ReadableStream<Uint8Array<ArrayBuffer>>({
       start: (controller) => {
         this.#controller = controller;
-        for (const chunk of options.prefetched) controller.enqueue(chunk);
+        for (const chunk of first) if (chunk.length > 0) controller.enqueue(chunk);
       },
       pull: (controller) => this.#pull(controller),
       cancel: () => {
@@ -81,8 +84,15 @@ export class StreamRelay {
   }
 
   #remember(chunk: Uint8Array<ArrayBuffer>): void {
-    this.#tail[0] = this.#tail[1];
-    this.#tail[1] = chunk;
+    if (chunk.length >= TAIL_BYTES) {
+      this.#tail = chunk.subarray(chunk.length - TAIL_BYTES);
+      return;
+    }
+    const keep = Math.min(this.#tail.length, TAIL_BYTES - chunk.length);
+    const tail = new Uint8Array(keep + chunk.length);
+    tail.set(this.#tail.subarray(this.#tail.length - keep));
+    tail.set(chunk, keep);
+    this.#tail = tail;
   }
 
   async #pull(controller: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>>): Promise<void> {
@@ -96,17 +106,27 @@ export class StreamRelay {
     }
     this.waitingSince = 0;
     if (this.#ended) return;
+    const masker = this.#options.masker;
     if (result.done) {
-      if (this.#options.expectDone && !endsWithDone(this.#tail.filter((c) => c !== undefined))) {
+      if (this.#options.expectDone && !endsWithDone(this.#tail)) {
         this.terminate("truncated");
         return;
       }
+      const held = masker?.flush();
+      if (held) controller.enqueue(held);
       this.#finish("complete");
       controller.close();
       return;
     }
     this.#remember(result.value);
-    controller.enqueue(result.value);
+    if (masker?.active) {
+      const out = masker.push(result.value);
+      // Nothing to send yet (a key may be starting): read on, the client is still waiting.
+      if (out.length === 0) return this.#pull(controller);
+      controller.enqueue(out);
+    } else {
+      controller.enqueue(result.value);
+    }
   }
 
   #finish(end: StreamEnd): boolean {

@@ -106,3 +106,35 @@ for (const c of authCases) {
     assert.equal(clientKeyAccepted(new Headers(c.headers), c.accepted), c.ok);
   });
 }
+
+Deno.test("StreamKeyMasker: masks a key however the stream splits it, and never holds back a finished event", async (t) => {
+  const { StreamKeyMasker, streamKeys } = await import("../src/secrets.ts");
+  const key = "sk-stream-secret-123456";
+  const text = `data: {"a":1}\n\ndata: {"error":{"message":"bad key ${key}!"}}\n\ndata: ${key}${key}\n\n`;
+  const bytes = new TextEncoder().encode(text);
+  const expected = text.split(key).join("***");
+  for (const size of [1, 2, 3, 5, 7, 11, 64, bytes.length]) {
+    await t.step(`chunks of ${size} bytes`, () => {
+      const masker = new StreamKeyMasker(streamKeys([key, "short"]));
+      let out = "";
+      const decoder = new TextDecoder();
+      for (let i = 0; i < bytes.length; i += size) {
+        const chunk = bytes.slice(i, i + size);
+        const passed = masker.push(chunk);
+        out += decoder.decode(passed, { stream: true });
+        const sent = new TextDecoder().decode(bytes.slice(0, i + size));
+        // Everything up to the last line break is always passed on at once.
+        if (sent.endsWith("\n")) assert.equal(out, sent.split(key).join("***"));
+      }
+      const rest = masker.flush();
+      if (rest) out += decoder.decode(rest);
+      assert.equal(out, expected);
+      assert.ok(!out.includes(key));
+    });
+  }
+  assert.equal(
+    new StreamKeyMasker(streamKeys(["short"])).active,
+    false,
+    "keys under 8 characters are not masked in streams",
+  );
+});

@@ -1,0 +1,267 @@
+/**
+ * Raw TCP backends for faults an HTTP server cannot produce: accept and never
+ * answer, reset the connection before any header, or write part of a response
+ * and close. Each connection records whether the proxy closed it.
+ *
+ * @module
+ */
+
+/** What a raw backend does with each connection it accepts. */
+export type RawBehaviour =
+  /** Read the request and never answer (a hung backend). */
+  | { kind: "hang" }
+  /** Close as soon as the request starts arriving, with most of it unread (Linux then sends RST). */
+  | { kind: "reset" }
+  /** Wait for the request head, write `text`, then close. */
+  | { kind: "partial"; text: string };
+
+/** One accepted connection. */
+export interface RawConnection {
+  /** The request bytes received so far, as text. */
+  received: string;
+  /** Resolves once the request head (up to the blank line) has arrived. */
+  head: Promise<string>;
+  /** Resolves when the peer (the proxy) closed or reset the connection. */
+  closedByPeer: Promise<void>;
+}
+
+/** A running raw backend. */
+export interface RawBackend extends AsyncDisposable {
+  /** Base URL to configure, e.g. `http://127.0.0.1:1234/v1`. */
+  baseUrl: string;
+  /** Port it listens on. */
+  port: number;
+  /** Every connection accepted, in order. */
+  connections: RawConnection[];
+  /** Resolves with the n-th (0-based) connection once it has been accepted. */
+  connection(n: number): Promise<RawConnection>;
+  /** Stops listening and closes every connection still open. */
+  close(): Promise<void>;
+}
+
+const decoder = new TextDecoder();
+
+/** Starts a raw TCP backend on 127.0.0.1, port 0. */
+export function rawBackend(behaviour: RawBehaviour): RawBackend {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const connections: RawConnection[] = [];
+  const open = new Set<Deno.Conn>();
+  const tasks: Promise<void>[] = [];
+  const waiters: { n: number; resolve: (c: RawConnection) => void }[] = [];
+
+  const serveConn = async (conn: Deno.Conn): Promise<void> => {
+    let resolveHead!: (head: string) => void;
+    let resolveClosed!: () => void;
+    const record: RawConnection = {
+      received: "",
+      head: new Promise((r) => resolveHead = r),
+      closedByPeer: new Promise((r) => resolveClosed = r),
+    };
+    connections.push(record);
+    for (const w of waiters.filter((w) => w.n === connections.length - 1)) w.resolve(record);
+    open.add(conn);
+    try {
+      if (behaviour.kind === "reset") {
+        // Read one byte only: closing with unread data makes the kernel reset the connection.
+        await conn.read(new Uint8Array(1));
+        open.delete(conn);
+        conn.close();
+        resolveClosed();
+        return;
+      }
+      const buf = new Uint8Array(64 * 1024);
+      let answered = false;
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        record.received += decoder.decode(buf.subarray(0, n));
+        const end = record.received.indexOf("\r\n\r\n");
+        if (end >= 0) resolveHead(record.received.slice(0, end));
+        if (end >= 0 && behaviour.kind === "partial" && !answered) {
+          answered = true;
+          await conn.write(new TextEncoder().encode(behaviour.text));
+          open.delete(conn);
+          conn.close();
+          return;
+        }
+      }
+    } catch {
+      // A reset by the peer, or our own close at shutdown.
+    }
+    resolveClosed();
+    if (open.delete(conn)) conn.close();
+  };
+
+  const acceptLoop = (async () => {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        return; // listener closed
+      }
+      tasks.push(serveConn(conn));
+    }
+  })();
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      listener.close();
+      await acceptLoop;
+      for (const conn of open) conn.close();
+      open.clear();
+      await Promise.all(tasks);
+    })();
+    return closing;
+  };
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    port,
+    connections,
+    connection(n) {
+      if (connections[n]) return Promise.resolve(connections[n]);
+      return new Promise((resolve) => waiters.push({ n, resolve }));
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** A port on 127.0.0.1 that nothing listens on (connection refused). */
+export function refusedPortUrl(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return `http://127.0.0.1:${port}/v1`;
+}
+
+/** One request as a {@linkcode rawHttpBackend} saw it. */
+export interface RawSeen {
+  /** Request line and headers. */
+  head: string;
+  /** Request headers, parsed. */
+  headers: Headers;
+  /** The body as text. */
+  body: string;
+  /** The body parsed as JSON, or undefined. */
+  json: Record<string, unknown> | undefined;
+}
+
+/** A running {@linkcode rawHttpBackend}. */
+export interface RawHttpBackend extends AsyncDisposable {
+  /** Base URL to configure. */
+  baseUrl: string;
+  /** Every request received, in order. */
+  seen: RawSeen[];
+  /** Connections open right now. */
+  readonly open: number;
+  /** Stops listening and closes what is still open. */
+  close(): Promise<void>;
+}
+
+/**
+ * A minimal HTTP/1.1 backend over raw TCP: one request per connection, then
+ * `respond`'s bytes are written verbatim and the connection is closed. It can
+ * thus cut a response anywhere (e.g. inside a chunked body) without any
+ * server library reporting the "error".
+ */
+export function rawHttpBackend(respond: (seen: RawSeen) => string): RawHttpBackend {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const seen: RawSeen[] = [];
+  const open = new Set<Deno.Conn>();
+  const tasks = new Set<Promise<void>>();
+
+  const serveConn = async (conn: Deno.Conn): Promise<void> => {
+    open.add(conn);
+    try {
+      let bytes = new Uint8Array(0);
+      const buf = new Uint8Array(64 * 1024);
+      let headEnd = -1;
+      let length = 0;
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) return;
+        const grown = new Uint8Array(bytes.length + n);
+        grown.set(bytes);
+        grown.set(buf.subarray(0, n), bytes.length);
+        bytes = grown;
+        if (headEnd < 0) {
+          headEnd = decoder.decode(bytes).indexOf("\r\n\r\n");
+          if (headEnd < 0) continue;
+          const m = /\r\ncontent-length:\s*(\d+)/i.exec(decoder.decode(bytes.subarray(0, headEnd)));
+          length = m ? Number(m[1]) : 0;
+        }
+        if (bytes.length >= headEnd + 4 + length) break;
+      }
+      const head = decoder.decode(bytes.subarray(0, headEnd));
+      const body = decoder.decode(bytes.subarray(headEnd + 4, headEnd + 4 + length));
+      const headers = new Headers();
+      for (const line of head.split("\r\n").slice(1)) {
+        const at = line.indexOf(":");
+        headers.append(line.slice(0, at).trim(), line.slice(at + 1).trim());
+      }
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = JSON.parse(body);
+      } catch { /* not JSON */ }
+      const request: RawSeen = { head, headers, body, json };
+      seen.push(request);
+      await conn.write(new TextEncoder().encode(respond(request)));
+    } catch {
+      // The proxy went away first.
+    } finally {
+      if (open.delete(conn)) conn.close();
+    }
+  };
+
+  const acceptLoop = (async () => {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        return;
+      }
+      const task = serveConn(conn);
+      tasks.add(task);
+      task.finally(() => tasks.delete(task));
+    }
+  })();
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      listener.close();
+      await acceptLoop;
+      for (const conn of open) conn.close();
+      open.clear();
+      await Promise.all(tasks);
+    })();
+    return closing;
+  };
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    seen,
+    get open() {
+      return open.size;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** A complete HTTP/1.1 response text that closes its connection. */
+export function httpResponse(status: number, contentType: string, body: string): string {
+  const length = new TextEncoder().encode(body).length;
+  return `HTTP/1.1 ${status} X\r\ncontent-type: ${contentType}\r\ncontent-length: ${length}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+/** A chunked SSE response text: `events` as chunks, then the end chunk unless `cut`. */
+export function chunkedSse(events: string[], cut: boolean): string {
+  const chunk = (s: string) => `${new TextEncoder().encode(s).length.toString(16)}\r\n${s}\r\n`;
+  return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n" +
+    events.map(chunk).join("") + (cut ? "" : "0\r\n\r\n");
+}
