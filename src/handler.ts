@@ -164,12 +164,14 @@ export function createProxy(options: ProxyOptions): Proxy {
       return json({ id: path.slice(11), object: "model", created: 0, owned_by: "modelpin" });
     }
     if (path.startsWith("/v1/") || path === "/v1") {
-      if (/\/\.\.?(\/|$)|%2e/i.test(path)) {
+      // Dot segments, backslashes (URL parsers read them as "/") and encoded separators could
+      // climb out of the backend's base path, carrying the key with them.
+      if (/\/\.\.?([/\\]|$)|\\|%2e|%2f|%5c/i.test(path)) {
         throw new ProxyError(
           400,
           "invalid_request_error",
           "invalid_path",
-          "path must not contain '.' or '..' segments",
+          "path must not contain '.' or '..' segments, backslashes or encoded slashes",
         );
       }
       return forward(req, path, search, entry, started);
@@ -297,7 +299,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     const upstream = attempt.response!;
     if (attempt.reader) {
       entry.stream = true;
-      const headers = downstreamHeaders(upstream.headers, false);
+      const headers = downstreamHeaders(upstream.headers, false, secrets);
       for (const [k, v] of STREAM_HEADERS) headers.set(k, v);
       const relay: StreamRelay = new StreamRelay({
         prefetched: attempt.prefetched!,
@@ -319,9 +321,15 @@ export function createProxy(options: ProxyOptions): Proxy {
     }
     if (attempt.body) {
       const body = upstream.status >= 400 ? maskKeysInBytes(attempt.body, secrets) : attempt.body;
-      return new Response(body, { status: upstream.status, headers: downstreamHeaders(upstream.headers, false) });
+      return new Response(body, {
+        status: upstream.status,
+        headers: downstreamHeaders(upstream.headers, false, secrets),
+      });
     }
-    return new Response(upstream.body, { status: upstream.status, headers: downstreamHeaders(upstream.headers, true) });
+    return new Response(upstream.body, {
+      status: upstream.status,
+      headers: downstreamHeaders(upstream.headers, true, secrets),
+    });
   }
 
   function failureResponse(attempt: Attempt, route: Route): Response {
@@ -358,7 +366,7 @@ export function createProxy(options: ProxyOptions): Proxy {
         );
       default: {
         const upstream = attempt.response!;
-        const headers = downstreamHeaders(upstream.headers, false);
+        const headers = downstreamHeaders(upstream.headers, false, secrets);
         if (upstream.status === 429) saneRetryAfter(headers);
         return new Response(maskKeysInBytes(attempt.body ?? EMPTY, secrets), { status: upstream.status, headers });
       }

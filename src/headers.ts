@@ -4,6 +4,8 @@
  * @module
  */
 
+import { maskKeys } from "./secrets.ts";
+
 // Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection, never forwarded.
 const HOP_BY_HOP = new Set([
   "connection",
@@ -67,8 +69,9 @@ export function setUpstreamKey(headers: Headers, key: string): void {
 /**
  * The headers passed back to the client. `bodyIsVerbatim` says whether the
  * body is forwarded byte for byte; if not, length and encoding are dropped.
+ * A configured key echoed in a header value (e.g. `www-authenticate`) is masked.
  */
-export function downstreamHeaders(upstream: Headers, bodyIsVerbatim: boolean): Headers {
+export function downstreamHeaders(upstream: Headers, bodyIsVerbatim: boolean, keys: readonly string[] = []): Headers {
   const named = connectionTokens(upstream.get("connection"));
   const out = new Headers();
   const encoded = upstream.has("content-encoding");
@@ -76,7 +79,7 @@ export function downstreamHeaders(upstream: Headers, bodyIsVerbatim: boolean): H
     if (HOP_BY_HOP.has(name) || name === "set-cookie" || name.startsWith("proxy-")) continue;
     if (named?.has(name)) continue;
     if ((!bodyIsVerbatim || encoded) && (name === "content-length" || name === "content-encoding")) continue;
-    out.append(name, value);
+    out.append(name, keys.length > 0 ? maskKeys(value, keys) : value);
   }
   return out;
 }

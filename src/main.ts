@@ -34,7 +34,7 @@ const encoder = new TextEncoder();
 const writeOut = (text: string) => void Deno.stdout.writeSync(encoder.encode(text));
 const writeErr = (text: string) => void Deno.stderr.writeSync(encoder.encode(text));
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|(0+:){7}0*1|::ffff:127\.\d+\.\d+\.\d+|localhost)$/i;
 
 /** The start-up banner: one line per route, never a key. */
 export function banner(config: Config, addr: Deno.NetAddr): string {
