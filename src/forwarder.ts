@@ -8,6 +8,7 @@
 
 import type { FetchLike } from "./demo_backend.ts";
 import type { Outcome } from "./fallback.ts";
+import { ChunkReader, type ChunkResult, type ChunkSource } from "./chunk_reader.ts";
 import { FirstEventScanner } from "./sse.ts";
 
 /** What to send upstream. */
@@ -35,7 +36,7 @@ export interface Attempt {
   /** For SSE: the chunks read up to and including the first event. */
   prefetched?: Uint8Array<ArrayBuffer>[];
   /** For SSE: the reader holding the rest of the stream. */
-  reader?: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>;
+  reader?: ChunkSource;
   /** The first event's error message, for `bad_stream`. */
   streamError?: string;
   /** Aborts the upstream request (used when the client leaves mid-stream). */
@@ -148,12 +149,12 @@ export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext)
 }
 
 async function readFirstEvent(res: Response, abort: () => void, failed: () => Attempt): Promise<Attempt> {
-  const reader = res.body!.getReader();
+  const reader = new ChunkReader(res.body!);
   const scanner = new FirstEventScanner();
   const prefetched: Uint8Array<ArrayBuffer>[] = [];
   let prefetchedBytes = 0;
   for (;;) {
-    let result: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
+    let result: ChunkResult;
     try {
       result = await reader.read();
     } catch {

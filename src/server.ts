@@ -38,7 +38,9 @@ export interface RunningProxy {
 /** Starts the proxy on the configured address. */
 export function serveProxy(options: ServeOptions): RunningProxy {
   const { config } = options;
-  const client = config.demo ? undefined : Deno.createHttpClient({ poolIdleTimeout: 60_000 });
+  // Keep-alive to the backends, but after a burst (a thousand streams) keep only
+  // enough idle connections for steady load instead of a socket and buffers each.
+  const client = config.demo ? undefined : Deno.createHttpClient({ poolMaxIdlePerHost: 128, poolIdleTimeout: 30_000 });
   const log = new BatchedLog(options.stdout);
   const proxy = createProxy({
     config,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ChunkResult, ChunkSource } from "./chunk_reader.ts";
 import { sseErrorEvent } from "./errors.ts";
 import type { StreamKeyMasker } from "./secrets.ts";
 
@@ -23,7 +24,7 @@ export interface RelayOptions {
   /** Chunks already read from upstream (up to the first event). */
   prefetched: Uint8Array<ArrayBuffer>[];
   /** The rest of the upstream body. */
-  reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>;
+  reader: ChunkSource;
   /** Aborts the upstream request, so the backend stops generating. */
   abortUpstream: () => void;
   /** Whether a well-formed stream ends with `data: [DONE]` (chat and text completions). */
@@ -96,7 +97,7 @@ export class StreamRelay {
   }
 
   async #pull(controller: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>>): Promise<void> {
-    let result: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
+    let result: ChunkResult;
     this.waitingSince = Date.now();
     try {
       result = await this.#options.reader.read();
