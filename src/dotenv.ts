@@ -18,10 +18,10 @@ const INTERPOLATION = /\$\{([^}:]+)(?::-([^}]*))?\}/g;
 
 /**
  * Parses `.env` text: `KEY=value`, optional `export `, `#` comments,
- * single quotes (literal), double quotes (escapes, may span lines) and
- * `${VAR}` / `${VAR:-default}` interpolation in unquoted and double-quoted
- * values. `lookup` resolves interpolated names that the file has not set
- * (python-dotenv looks in the process environment first).
+ * single quotes (only `\'` and `\\` escapes), double quotes (escapes, may
+ * span lines) and `${VAR}` / `${VAR:-default}` interpolation, as
+ * python-dotenv 1.x does. `lookup` resolves interpolated names first (the
+ * process environment, as python-dotenv does), then earlier lines.
  */
 export function parseDotenv(
   text: string,
@@ -53,8 +53,7 @@ export function parseDotenv(
       [pos, line] = nextLine(src, eol, line);
       continue;
     }
-    const afterEquals = i + 1;
-    i = skipBlanks(src, afterEquals);
+    i = skipBlanks(src, i + 1);
     const quote = src[i];
     if (quote === "'" || quote === '"') {
       const parsed = readQuoted(src, i, quote);
@@ -65,18 +64,19 @@ export function parseDotenv(
       } else {
         values.set(
           key,
-          quote === '"' ? interpolate(parsed.value, resolve) : parsed.value,
+          // python-dotenv interpolates single-quoted values too.
+          interpolate(parsed.value, resolve),
         );
       }
       line += countNewlines(src, pos, end);
       [pos, line] = nextLine(src, end, line);
       continue;
     }
+    // As in python-dotenv, a comment starts at whitespace + "#" after the value's
+    // first character: `K= #abc` is "#abc", `K=a #c` is "a".
     let value = src.slice(i, eol);
-    const comment = value.search(/\s#/);
-    if (comment >= 0) value = value.slice(0, comment);
-    // `KEY=#abc` is the value "#abc"; only `KEY= #abc` is a comment.
-    else if (value.startsWith("#") && i > afterEquals) value = "";
+    const comment = value.slice(1).search(/\s#/);
+    if (comment >= 0) value = value.slice(0, comment + 1);
     values.set(key, interpolate(value.trim(), resolve));
     [pos, line] = nextLine(src, eol, line);
   }
@@ -167,7 +167,8 @@ function interpolate(
     INTERPOLATION,
     (_m, name: string, fallback: string | undefined) => {
       const found = resolve(name.trim());
-      return found !== undefined && found !== "" ? found : fallback ?? "";
+      // The default applies only when the variable is unset, not when it is empty (python-dotenv).
+      return found !== undefined ? found : fallback ?? "";
     },
   );
 }
