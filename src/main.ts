@@ -31,8 +31,24 @@ export interface RunOptions {
 }
 
 const encoder = new TextEncoder();
-const writeOut = (text: string) => void Deno.stdout.writeSync(encoder.encode(text));
-const writeErr = (text: string) => void Deno.stderr.writeSync(encoder.encode(text));
+
+/**
+ * A writer for stdout or stderr that writes every byte, and goes quiet instead
+ * of throwing when the reader is gone (`| head`, a restarted journald): losing
+ * log lines must never take the proxy and its open streams down.
+ */
+function fileWriter(file: { writeSync(p: Uint8Array): number }): (text: string) => void {
+  let broken = false;
+  return (text) => {
+    if (broken) return;
+    const bytes = encoder.encode(text);
+    try {
+      for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+    } catch {
+      broken = true;
+    }
+  };
+}
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|(0+:){7}0*1|::ffff:127\.\d+\.\d+\.\d+|localhost)$/i;
 
@@ -81,8 +97,8 @@ export function warnings(config: Config): string[] {
  * a clean shutdown, 2 for invalid configuration.
  */
 export async function run(options: RunOptions = {}): Promise<number> {
-  const stdout = options.stdout ?? writeOut;
-  const stderr = options.stderr ?? writeErr;
+  const stdout = options.stdout ?? fileWriter(Deno.stdout);
+  const stderr = options.stderr ?? fileWriter(Deno.stderr);
   const args = options.args ?? [];
   if (args.includes("--version")) {
     stdout(`modelpin ${VERSION}\n`);

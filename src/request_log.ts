@@ -79,6 +79,10 @@ export class BatchedLog {
     if (this.#pending.length === 0) return;
     const text = this.#pending.join("\n") + "\n";
     this.#pending = [];
-    this.#sink(text);
+    try {
+      this.#sink(text);
+    } catch {
+      // A failing log sink must not take the proxy down; the lines are lost.
+    }
   }
 }

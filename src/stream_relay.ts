@@ -43,6 +43,28 @@ const MESSAGES: Record<Exclude<StreamEnd, "complete" | "client_gone">, [string, 
   shutdown: ["modelpin is shutting down", "proxy_shutdown"],
 };
 
+const BLANK_LINE = new TextEncoder().encode("\n\n");
+
+/** `tail` followed by `chunk`, cut to its last `max` bytes. */
+function lastBytes(tail: Uint8Array, chunk: Uint8Array, max: number): Uint8Array {
+  if (chunk.length >= max) return chunk.subarray(chunk.length - max);
+  const keep = Math.min(tail.length, max - chunk.length);
+  const out = new Uint8Array(keep + chunk.length);
+  out.set(tail.subarray(tail.length - keep));
+  out.set(chunk, keep);
+  return out;
+}
+
+/** True when nothing was sent yet or the bytes sent end an SSE event (a blank line). */
+function endsEvent(sent: Uint8Array): boolean {
+  if (sent.length === 0) return true;
+  const n = sent.length;
+  const lf = 10;
+  const cr = 13;
+  return (sent[n - 1] === lf && (sent[n - 2] === lf || (sent[n - 2] === cr && sent[n - 3] === lf))) ||
+    (sent[n - 1] === cr && sent[n - 2] === cr);
+}
+
 /** True when the last bytes seen end with a `data: [DONE]` event. */
 function endsWithDone(tail: Uint8Array): boolean {
   return /(^|[\r\n])data: ?\[DONE\][\r\n\s]*$/.test(new TextDecoder().decode(tail));
@@ -60,19 +82,22 @@ export class StreamRelay {
   #options: RelayOptions;
   #controller!: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>>;
   #ended = false;
-  // The last bytes seen, to recognise a trailing `data: [DONE]` however it was split.
+  // The last bytes from upstream, to recognise a trailing `data: [DONE]` however it was split.
   #tail: Uint8Array = new Uint8Array(0);
+  // The last bytes sent to the client, to end a half-sent event before an error event.
+  #sent: Uint8Array = new Uint8Array(0);
 
   /** Starts relaying; nothing is read upstream until the client pulls. */
   constructor(options: RelayOptions) {
     this.#options = options;
     const masker = options.masker?.active ? options.masker : undefined;
-    for (const chunk of options.prefetched) this.#remember(chunk);
+    for (const chunk of options.prefetched) this.#tail = lastBytes(this.#tail, chunk, TAIL_BYTES);
     const first = masker ? options.prefetched.map((c) => masker.push(c)) : options.prefetched;
+    options.prefetched = [];
     this.stream = new ReadableStream<Uint8Array<ArrayBuffer>>({
       start: (controller) => {
         this.#controller = controller;
-        for (const chunk of first) if (chunk.length > 0) controller.enqueue(chunk);
+        for (const chunk of first) this.#send(chunk);
       },
       pull: (controller) => this.#pull(controller),
       cancel: () => {
@@ -84,16 +109,10 @@ export class StreamRelay {
     }, { highWaterMark: 0 });
   }
 
-  #remember(chunk: Uint8Array<ArrayBuffer>): void {
-    if (chunk.length >= TAIL_BYTES) {
-      this.#tail = chunk.subarray(chunk.length - TAIL_BYTES);
-      return;
-    }
-    const keep = Math.min(this.#tail.length, TAIL_BYTES - chunk.length);
-    const tail = new Uint8Array(keep + chunk.length);
-    tail.set(this.#tail.subarray(this.#tail.length - keep));
-    tail.set(chunk, keep);
-    this.#tail = tail;
+  #send(chunk: Uint8Array<ArrayBuffer>): void {
+    if (chunk.length === 0) return;
+    this.#sent = lastBytes(this.#sent, chunk, 4);
+    this.#controller.enqueue(chunk);
   }
 
   async #pull(controller: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>>): Promise<void> {
@@ -114,19 +133,19 @@ export class StreamRelay {
         return;
       }
       const held = masker?.flush();
-      if (held) controller.enqueue(held);
+      if (held) this.#send(held);
       this.#finish("complete");
       controller.close();
       return;
     }
-    this.#remember(result.value);
+    this.#tail = lastBytes(this.#tail, result.value, TAIL_BYTES);
     if (masker?.active) {
       const out = masker.push(result.value);
       // Nothing to send yet (a key may be starting): read on, the client is still waiting.
       if (out.length === 0) return this.#pull(controller);
-      controller.enqueue(out);
+      this.#send(out);
     } else {
-      controller.enqueue(result.value);
+      this.#send(result.value);
     }
   }
 
@@ -142,6 +161,9 @@ export class StreamRelay {
     if (!this.#finish(end)) return;
     const [message, code] = MESSAGES[end];
     try {
+      // Close a half-sent event first, or the error event would be glued onto it. Bytes the
+      // key masker still holds (a possible key's start) are dropped, not sent.
+      if (!endsEvent(this.#sent)) this.#controller.enqueue(BLANK_LINE);
       this.#controller.enqueue(sseErrorEvent(message, code));
       this.#controller.close();
     } catch { /* the client is already gone */ }

@@ -33,7 +33,7 @@ class Started implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
   stdout = "";
   stderr = "";
-  readonly #pumps: Promise<void>[];
+  #pumps: Promise<void>[];
   #waiters: (() => void)[] = [];
   readonly status: Promise<Deno.CommandStatus>;
 
@@ -57,11 +57,22 @@ class Started implements AsyncDisposable {
     this.status = this.child.status;
   }
 
+  #stdoutReader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #stdoutClosed = false;
+
   async #pump(stream: ReadableStream<Uint8Array>, which: "stdout" | "stderr"): Promise<void> {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      this[which] += decoder.decode(chunk, { stream: true });
-      for (const w of this.#waiters.splice(0)) w();
+    const reader = stream.getReader();
+    if (which === "stdout") this.#stdoutReader = reader;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        this[which] += decoder.decode(value, { stream: true });
+        for (const w of this.#waiters.splice(0)) w();
+      }
+    } catch (err) {
+      if (!(which === "stdout" && this.#stdoutClosed)) throw err;
     }
     for (const w of this.#waiters.splice(0)) w();
   }
@@ -91,6 +102,12 @@ class Started implements AsyncDisposable {
         setTimeout(resolve, 200); // re-check the deadline and exit even without output
       });
     }
+  }
+
+  /** Closes the read end of the child's stdout, as a reader that went away would. */
+  async closeStdout(): Promise<void> {
+    this.#stdoutClosed = true;
+    await this.#stdoutReader?.cancel();
   }
 
   /** Waits for exit (bounded) and for all output. */
@@ -276,6 +293,33 @@ Deno.test("start.sh: a second signal exits at once instead of waiting out the gr
     run.child.kill("SIGTERM");
     assert.equal(await run.exit(), 130, "exits well before the 600 s grace");
     await reader.cancel().catch(() => {});
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("start.sh: a closed stdout (its reader gone) does not take the proxy down", async () => {
+  const dir = await projectCopy();
+  const port = freePort();
+  try {
+    await using run = new Started(dir, { PROXY_PORT: String(port) });
+    await run.waitFor(/listening/);
+    // Whoever read stdout went away (`| head` finished, journald restarted).
+    await run.closeStdout();
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      // Each answer queues a log line; the next turn writes it into the closed pipe.
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ model: "gpt-4", messages: [{ role: "user", content: "still there?" }] }),
+    });
+    assert.equal((await res.json()).choices[0].message.content, "[demo fast] you said: still there?");
+    run.child.kill("SIGTERM");
+    assert.equal(await run.exit(), 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -521,3 +521,28 @@ Deno.test("stream: events split across many chunks pass byte for byte, and a spl
   await eventually(() => proxy.server.proxy.relays.size === 0, 1000, "the relay to close");
   assert.match((await logLines(proxy))[0], /end=complete/);
 });
+
+Deno.test("stream: a break in the middle of an event still ends with a separate, parseable error event", async () => {
+  await using backend = streamBackend();
+  await using smart = unusedBackend();
+  await using proxy = await startProxy(env(backend.baseUrl, smart.baseUrl));
+  const pending = streamChat(proxy);
+  const up = await backend.stream(0);
+  up.send(chunkEvent("1"));
+  const res = await pending;
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = decoder.decode((await reader.read()).value);
+  up.send('data: {"choices":[{"delta":{"content":"hel'); // half an event, then the connection drops
+  up.fail();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value);
+  }
+  const blocks = text.split(/\n\n/).filter((b) => b !== "");
+  const last = blocks.at(-1)!;
+  assert.match(last, /^data: \{"error"/, `the error event stands on its own: ${JSON.stringify(text)}`);
+  assertErrorEvent(last, "upstream_stream_broken");
+  assert.ok(!text.includes(DONE));
+});
