@@ -17,7 +17,7 @@ import { type JsonBody, parseJsonObject, readBody } from "./request_body.ts";
 import { formatLogLine, type LogEntry } from "./request_log.ts";
 import { retryAfterMs } from "./retry_after.ts";
 import { otherRoute, pickRoute } from "./router.ts";
-import { clientKeyAccepted, maskKeys, maskKeysInBytes, StreamKeyMasker, streamKeys } from "./secrets.ts";
+import { clientKeyAccepted, maskableKeys, maskKeys, maskKeysInBytes, StreamKeyMasker, streamKeys } from "./secrets.ts";
 import { RelayRegistry, StreamRelay } from "./stream_relay.ts";
 import { stitchUrl, type UpstreamTarget, upstreamTarget } from "./upstream_url.ts";
 
@@ -89,7 +89,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   });
   const routes: Record<RouteName, Route> = { fast: route(config.fast), smart: route(config.smart) };
   const relays = new RelayRegistry(config.idleTimeoutMs);
-  const secrets = [config.fast.apiKey, config.smart.apiKey, ...config.proxyApiKeys].filter((k) => k !== "");
+  const secrets = maskableKeys([config.fast.apiKey, config.smart.apiKey, ...config.proxyApiKeys]);
   const keysInStreams = streamKeys(secrets);
   const inflight = new Set<() => void>();
   let stopped = false;

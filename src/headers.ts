@@ -79,7 +79,10 @@ export function downstreamHeaders(upstream: Headers, bodyIsVerbatim: boolean, ke
     if (HOP_BY_HOP.has(name) || name === "set-cookie" || name.startsWith("proxy-")) continue;
     if (named?.has(name)) continue;
     if ((!bodyIsVerbatim || encoded) && (name === "content-length" || name === "content-encoding")) continue;
-    out.append(name, keys.length > 0 ? maskKeys(value, keys) : value);
+    out.append(
+      name,
+      keys.length > 0 && name !== "content-type" && name !== "content-length" ? maskKeys(value, keys) : value,
+    );
   }
   return out;
 }

@@ -6,6 +6,19 @@
  */
 
 const MASK = "***";
+/**
+ * Keys shorter than this are not masked: a local backend's `EMPTY` or `x` would
+ * match ordinary text and mangle headers and bodies, and such keys guard nothing.
+ */
+const MIN_MASKED_KEY = 8;
+
+/**
+ * The keys to mask: long enough to be secrets, without duplicates, longest
+ * first so a key that contains another is masked whole.
+ */
+export function maskableKeys(keys: readonly string[]): string[] {
+  return [...new Set(keys.filter((k) => k.length >= MIN_MASKED_KEY))].sort((a, b) => b.length - a.length);
+}
 
 /** Replaces every occurrence of any key in `text` with `***`. */
 export function maskKeys(text: string, keys: readonly string[]): string {
@@ -47,12 +60,10 @@ export function clientKeyAccepted(headers: Headers, accepted: readonly string[])
 }
 
 const MASK_BYTES = new TextEncoder().encode(MASK);
-/** Keys shorter than this are not masked inside streams, where they could match ordinary text. */
-const MIN_STREAM_KEY = 8;
 
-/** The keys worth masking in streams (8 characters or more), encoded once. */
+/** The keys encoded once for {@linkcode StreamKeyMasker}. */
 export function streamKeys(keys: readonly string[]): Uint8Array[] {
-  return keys.filter((k) => k.length >= MIN_STREAM_KEY).map((k) => new TextEncoder().encode(k));
+  return maskableKeys(keys).map((k) => new TextEncoder().encode(k));
 }
 
 function startsAt(buf: Uint8Array, at: number, key: Uint8Array, length = key.length): boolean {

@@ -138,3 +138,13 @@ Deno.test("StreamKeyMasker: masks a key however the stream splits it, and never 
     "keys under 8 characters are not masked in streams",
   );
 });
+
+Deno.test("maskableKeys: drops short keys (they would mangle text), dedupes, longest first", async () => {
+  const { maskableKeys, maskKeys } = await import("../src/secrets.ts");
+  assert.deepEqual(maskableKeys(["x", "EMPTY", "sk-abcdefgh", "sk-abcdefgh-longer", "sk-abcdefgh"]), [
+    "sk-abcdefgh-longer",
+    "sk-abcdefgh",
+  ]);
+  const keys = maskableKeys(["sk-abcdefgh", "sk-abcdefgh-longer"]);
+  assert.equal(maskKeys("a sk-abcdefgh-longer b", keys), "a *** b", "a key containing another is masked whole");
+});

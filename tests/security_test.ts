@@ -668,3 +668,23 @@ Deno.test("path tricks: backslash dot segments cannot climb out of the base path
   );
   for (const line of statuses) assert.match(line, / -> (400|404)$/);
 });
+
+Deno.test("keys: a short local-backend key (e.g. 'x') mangles neither headers nor error bodies", async () => {
+  await using backend = fakeBackend(() =>
+    new Response(JSON.stringify({ error: { message: "max_tokens exceeded", type: "invalid_request_error" } }), {
+      status: 400,
+      headers: { "content-type": "application/json", "x-request-id": "req-x-1" },
+    })
+  );
+  await using proxy = await startProxy({ FAST_BASE_URL: backend.baseUrl, FAST_MODEL_NAME: "m", FAST_API_KEY: "x" });
+  const res = await fetch(`${proxy.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "gpt-4", messages: [] }),
+  });
+  assert.equal(res.status, 400);
+  assert.equal(res.headers.get("content-type"), "application/json");
+  assert.equal(res.headers.get("x-request-id"), "req-x-1");
+  assert.equal((await res.json()).error.message, "max_tokens exceeded");
+  assert.equal(backend.seen[0].headers.get("authorization"), "Bearer x");
+});
