@@ -35,6 +35,9 @@ export interface RunningProxy {
   finished: Promise<void>;
 }
 
+/** How long shutdown still waits, after the grace period, for the final error events to leave. */
+const FINAL_FLUSH_MS = 2000;
+
 /** Starts the proxy on the configured address. */
 export function serveProxy(options: ServeOptions): RunningProxy {
   const { config } = options;
@@ -55,24 +58,33 @@ export function serveProxy(options: ServeOptions): RunningProxy {
     handler: proxy.handler,
   });
   let closing: Promise<void> | undefined;
+  let markDone!: () => void;
+  const done = new Promise<void>((resolve) => markDone = resolve);
   const shutdown = (graceMs = config.shutdownGraceMs): Promise<void> => {
     closing ??= (async () => {
       const closed = server.shutdown();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const graceOver = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, graceMs);
-      });
-      await Promise.race([closed, graceOver]);
-      clearTimeout(timer);
+      await within(closed, graceMs);
       // Whatever is still open after the grace period is ended, not abandoned:
       // streams get an SSE error event, waiting requests a 503.
       proxy.relays.terminateAll("shutdown");
       proxy.abortAll();
-      await closed;
+      // A client that reads nothing (or still trickles its upload) cannot hold the
+      // exit hostage: give the last bytes a moment to leave, then stop waiting.
+      await within(closed, FINAL_FLUSH_MS);
       client?.close();
       log.flush();
+      markDone();
     })();
     return closing;
   };
-  return { addr: server.addr, proxy, shutdown, finished: server.finished.then(() => closing) };
+  // Done when the server has closed, or when shutdown gave up on a stuck connection.
+  const finished = Promise.race([server.finished, done]).then(() => closing);
+  return { addr: server.addr, proxy, shutdown, finished };
+}
+
+/** Waits for `promise`, but no longer than `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
+  clearTimeout(timer);
 }

@@ -703,3 +703,20 @@ Deno.test("a mid-stream error event that echoes the key: masked before it reache
   assert.ok(!events.events.includes(DONE));
   assert.equal(smart.seen.length, 0);
 });
+
+Deno.test("shutdown: a never-ending pass-through body cannot hold the exit past the grace period", async () => {
+  // Audio and other non-SSE bodies pass through untouched, so no SSE error event can end them.
+  const audio = sseResponse();
+  await using backend = fakeBackend(() =>
+    new Response(audio.response.body, { headers: { "content-type": "audio/mpeg" } })
+  );
+  const proxy = await startProxy({ FAST_BASE_URL: backend.baseUrl, FAST_MODEL_NAME: "m" });
+  const res = await post(`${proxy.url}/v1/audio/speech`, { model: "tts", input: "hi" });
+  audio.send("ID3-first-bytes");
+  const reader = res.body!.getReader();
+  assert.equal(new TextDecoder().decode((await reader.read()).value), "ID3-first-bytes");
+  const code = await within(proxy.close(200), 10_000, "shutdown to finish despite the endless body");
+  assert.equal(code, 0);
+  await reader.cancel().catch(() => {});
+  await within(audio.cancelled, 5000, "the upstream body to be released");
+});
