@@ -315,8 +315,17 @@ function number(
   return value;
 }
 
+// Timers take at most 2^31-1 ms; a larger value would fire at once instead of never.
+const MAX_SECONDS = 2_147_483;
+
 function seconds(source: ConfigSource, variable: string, fallback: number, problems: ConfigProblem[]): number {
-  return Math.round(number(source, variable, fallback, problems) * 1000);
+  const value = number(source, variable, fallback, problems);
+  if (value > MAX_SECONDS) {
+    problems.push({ variable, message: `must be at most ${MAX_SECONDS} seconds (about 24 days); use 0 for none` });
+    return fallback * 1000;
+  }
+  // A tiny positive value still means "a timeout", never "none".
+  return value > 0 ? Math.max(1, Math.round(value * 1000)) : 0;
 }
 
 function integer(

@@ -491,3 +491,18 @@ Deno.test("config mergeSources + parseConfig: an old Python-proxy .env works unc
   assert.equal(config.port, 8086);
   assert.deepEqual(config.dotenvSkippedLines, []);
 });
+
+Deno.test("config: timeouts too large for a timer are refused, tiny ones stay timeouts", () => {
+  const base = { FAST_BASE_URL: "https://h/v1", FAST_MODEL_NAME: "m" };
+  assert.throws(
+    () => parseConfig({ ...base, PROXY_TIMEOUT: "99999999", PROXY_SHUTDOWN_GRACE: "3000000" }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems.map((p) => p.variable), ["PROXY_TIMEOUT", "PROXY_SHUTDOWN_GRACE"]);
+      return true;
+    },
+  );
+  assert.equal(parseConfig({ ...base, PROXY_TIMEOUT: "0.0001" }).timeoutMs, 1);
+  assert.equal(parseConfig({ ...base, PROXY_TIMEOUT: "2147483" }).timeoutMs, 2_147_483_000);
+  assert.equal(parseConfig({ ...base, PROXY_TIMEOUT: "0" }).timeoutMs, 0);
+});
