@@ -66,11 +66,14 @@ export class Breaker {
     this.#failures++;
     const wasProbe = this.#probing;
     this.#probing = false;
-    if (retryAfterMs !== undefined) {
-      this.#openUntil = this.#now() + Math.min(retryAfterMs, MAX_COOLDOWN_MS);
-    } else if (wasProbe || this.#failures >= this.#threshold) {
-      this.#openUntil = this.#now() + this.#cooldownMs;
-    }
+    // "Retry after 0 s" (or a date in the past) is an ordinary failure, and a zero
+    // cooldown never cools: either would otherwise leave the route probe-only.
+    const cooldown = retryAfterMs !== undefined && retryAfterMs > 0
+      ? Math.min(retryAfterMs, MAX_COOLDOWN_MS)
+      : wasProbe || this.#failures >= this.#threshold
+      ? this.#cooldownMs
+      : 0;
+    if (cooldown > 0) this.#openUntil = this.#now() + cooldown;
   }
 
   /** Releases a probe that ended without a verdict (the client left). */

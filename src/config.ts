@@ -188,8 +188,15 @@ export function parseConfig(
       model: get("SMART_MODEL_NAME") ?? fast.model,
     };
     for (const variable of [fastKeyVar, "SMART_API_KEY"]) {
+      // A key goes into a header: anything but visible ASCII (a line break, a smart quote
+      // from a copy-paste) would fail every request, so say so at start-up.
       if (/[\r\n]/.test(get(variable) ?? "")) {
         problems.push({ variable, message: "contains a line break: paste the key on one line" });
+      } else if (/[^\x21-\x7e]/.test(get(variable) ?? "")) {
+        problems.push({
+          variable,
+          message: "contains a space or a character that is not plain ASCII (a smart quote?): paste the key again",
+        });
       }
     }
   }

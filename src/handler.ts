@@ -223,35 +223,42 @@ export function createProxy(options: ProxyOptions): Proxy {
       }
     }
 
+    const attemptOn = async (route: Route): Promise<Attempt> => {
+      let attempt: Attempt;
+      try {
+        if (stopped) throw shuttingDown();
+        setUpstreamKey(headers, route.config.apiKey);
+        attempt = await attemptUpstream(
+          {
+            url: route.target ? stitchUrl(route.target, path, search) : `http://demo${path}`,
+            method: req.method,
+            headers,
+            body: bodyFor(route),
+            wantStream,
+          },
+          {
+            fetch: route.fetch,
+            timeoutMs: config.timeoutMs,
+            clientSignal: req.signal,
+            client: options.client,
+            inflight,
+          },
+        );
+      } catch (err) {
+        route.breaker.release(); // no verdict: never leave the route's probe slot claimed
+        throw err;
+      }
+      recordVerdict(route.breaker, attempt);
+      return attempt;
+    };
+
     let first: Attempt | undefined;
     let firstRoute = primary;
     let current: Route | undefined = primary;
     for (let attempts = 1; current; attempts++) {
-      if (stopped) throw shuttingDown();
-      setUpstreamKey(headers, current.config.apiKey);
-      const attempt = await attemptUpstream(
-        {
-          url: current.target ? stitchUrl(current.target, path, search) : `http://demo${path}`,
-          method: req.method,
-          headers,
-          body: bodyFor(current),
-          wantStream,
-        },
-        {
-          fetch: current.fetch,
-          timeoutMs: config.timeoutMs,
-          clientSignal: req.signal,
-          client: options.client,
-          inflight,
-        },
-      );
+      const attempt = await attemptOn(current);
       const outcome = attempt.outcome;
       const failure = routeFailure(outcome);
-      if (outcome.kind === "client_gone" || outcome.kind === "redirect") current.breaker.release();
-      else if (failure === undefined) current.breaker.success();
-      else {current.breaker.failure(
-          outcome.kind === "response" && outcome.status === 429 ? retryAfterMs(attempt.response!.headers) : undefined,
-        );}
 
       entry.route = current.config.name;
       entry.model = current.config.model;
@@ -272,7 +279,7 @@ export function createProxy(options: ProxyOptions): Proxy {
       } else {
         discard(attempt);
       }
-      if (!secondary || !shouldFallback(outcome, true, attempts)) break;
+      if (!secondary || !shouldFallback(outcome, config.fallback, attempts)) break;
       if (secondary.breaker.admit() === "cooling") break;
       fallbackReason = failure;
       current = secondary;
@@ -282,6 +289,19 @@ export function createProxy(options: ProxyOptions): Proxy {
     entry.model = firstRoute.config.model;
     entry.fallback = fallbackReason ? `${fallbackReason}_failed_too` : undefined;
     return failureResponse(first!, firstRoute);
+  }
+
+  /** Tells the route's breaker how an attempt went. */
+  function recordVerdict(breaker: Breaker, attempt: Attempt): void {
+    const outcome = attempt.outcome;
+    if (outcome.kind === "client_gone" || outcome.kind === "redirect") {
+      breaker.release(); // says nothing about the route's health
+    } else if (routeFailure(outcome) === undefined) {
+      breaker.success();
+    } else {
+      const is429 = outcome.kind === "response" && outcome.status === 429;
+      breaker.failure(is429 ? retryAfterMs(attempt.response!.headers) : undefined);
+    }
   }
 
   function shuttingDown(): ProxyError {

@@ -150,3 +150,15 @@ Deno.test("breaker: after cooling ends without a probe, snapshot says closed", (
   assert.equal(b.snapshot().state, "closed");
   assert.equal(b.isCooling(), false);
 });
+
+Deno.test("breaker: Retry-After 0 and a zero cooldown never leave the route probe-only", () => {
+  const now = 1_000;
+  const b = new Breaker(3, 30_000, () => now);
+  b.failure(0);
+  assert.equal(b.admit(), "use", "Retry-After: 0 is an ordinary failure");
+  assert.equal(b.admit(), "use");
+  const zero = new Breaker(1, 0, () => now);
+  zero.failure();
+  assert.equal(zero.admit(), "use");
+  assert.equal(zero.admit(), "use", "no single-probe mode with a zero cooldown");
+});

@@ -506,3 +506,21 @@ Deno.test("config: timeouts too large for a timer are refused, tiny ones stay ti
   assert.equal(parseConfig({ ...base, PROXY_TIMEOUT: "2147483" }).timeoutMs, 2_147_483_000);
   assert.equal(parseConfig({ ...base, PROXY_TIMEOUT: "0" }).timeoutMs, 0);
 });
+
+Deno.test("config: a key with a space or a smart quote from a copy-paste is refused by name, not echoed", () => {
+  assert.throws(
+    () =>
+      parseConfig({
+        FAST_BASE_URL: "https://h/v1",
+        FAST_MODEL_NAME: "m",
+        FAST_API_KEY: "\u201csk-pasted-key-123\u201d",
+        SMART_API_KEY: "sk-with space",
+      }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems.map((p) => p.variable), ["FAST_API_KEY", "SMART_API_KEY"]);
+      assert.ok(!err.message.includes("sk-pasted-key-123") && !err.message.includes("with space"));
+      return true;
+    },
+  );
+});
