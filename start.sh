@@ -25,7 +25,10 @@ find_deno() {
       exit 1
     fi
     echo "modelpin: fetching Deno $DENO_VERSION from npm into .tools/ (once)..." >&2
-    npm install --prefix .tools --no-audit --no-fund --silent "deno@$DENO_VERSION" >&2
+    if ! npm install --prefix .tools --no-audit --no-fund --loglevel=error "deno@$DENO_VERSION" >&2; then
+      echo "modelpin: could not install Deno $DENO_VERSION from npm (see the npm error above)." >&2
+      exit 1
+    fi
   fi
   echo "$PWD/.tools/node_modules/deno/deno"
 }
@@ -35,10 +38,11 @@ export DENO_BIN="$DENO"
 
 # The sandbox is computed from the configuration itself: network only to the
 # configured backends and the bind address, environment only for modelpin's
-# own variables, and only .env readable. Invalid configuration exits 2 here.
+# own variables (plus any that .env interpolates, like \${FIREWORKS_KEY}), and
+# only .env readable. This short step reads the environment to find those;
+# it prints only flags. Invalid configuration exits 2 here.
 sandbox_flags() {
-  "$DENO" run --quiet --no-prompt --allow-read=.env \
-    --allow-env='FAST_*,SMART_*,REAL_*,PROXY_*,BIND_HOST' src/permissions.ts
+  "$DENO" run --quiet --no-prompt --allow-read=.env --allow-env src/permissions.ts
 }
 
 case "${1:-}" in

@@ -83,6 +83,10 @@ export interface Config {
   log: boolean;
   /** Line numbers of `.env` that could not be parsed (reported, not fatal). */
   dotenvSkippedLines: number[];
+  /** Other variables that `.env` interpolates (`${FIREWORKS_KEY}`); the sandbox grants them too. */
+  envReferences: string[];
+  /** Variables `.env` interpolates that are set nowhere (reported, not fatal). */
+  dotenvUnresolved: string[];
 }
 
 /** One invalid variable and how to fix it. */
@@ -143,6 +147,7 @@ const ROUTE_VARIABLES = [
 export function parseConfig(
   source: ConfigSource,
   dotenvSkippedLines: number[] = [],
+  dotenvReferences: { references: string[]; unresolved: string[] } = { references: [], unresolved: [] },
 ): Config {
   const problems: ConfigProblem[] = [];
   const get = (name: string): string | undefined => {
@@ -240,6 +245,8 @@ export function parseConfig(
     proxyApiKeys,
     log,
     dotenvSkippedLines,
+    envReferences: dotenvReferences.references,
+    dotenvUnresolved: dotenvReferences.unresolved,
   };
 }
 
@@ -360,15 +367,28 @@ function integer(
 export function mergeSources(
   env: ConfigSource,
   dotenvText: string | undefined,
-): { source: ConfigSource; skippedLines: number[] } {
-  if (dotenvText === undefined) return { source: { ...env }, skippedLines: [] };
+): { source: ConfigSource; skippedLines: number[]; references: string[]; unresolved: string[] } {
+  if (dotenvText === undefined) return { source: { ...env }, skippedLines: [], references: [], unresolved: [] };
   const parsed = parseDotenv(dotenvText, (name) => env[name]);
   const source: ConfigSource = {};
   for (const [name, value] of parsed.values) source[name] = value;
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined) source[name] = value;
   }
-  return { source, skippedLines: parsed.skippedLines };
+  const named = interpolatedNames(dotenvText);
+  return {
+    source,
+    skippedLines: parsed.skippedLines,
+    references: named.filter((n) => !(CONFIG_VARIABLES as readonly string[]).includes(n)),
+    unresolved: named.filter((n) => env[n] === undefined && !parsed.values.has(n)),
+  };
+}
+
+/** The variable names a `.env` text interpolates with `${NAME}`. */
+export function interpolatedNames(dotenvText: string): string[] {
+  const names = new Set<string>();
+  for (const m of dotenvText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}/g)) names.add(m[1]);
+  return [...names];
 }
 
 /** Where configuration is read from; defaults to this process and `./.env`. */
@@ -381,26 +401,29 @@ export interface ReadOptions {
  * Reads this process's own variables and the `.env` file. Each variable is
  * read by name because `--allow-env` grants only these names.
  */
-export function readConfigSource(options: ReadOptions = {}): {
-  source: ConfigSource;
-  skippedLines: number[];
-} {
-  const env: ConfigSource = {};
-  for (const name of CONFIG_VARIABLES) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
+export function readConfigSource(options: ReadOptions = {}): ReturnType<typeof mergeSources> {
   let text: string | undefined;
   try {
     text = Deno.readTextFileSync(options.envFile ?? ".env");
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
+  const env: ConfigSource = {};
+  // Variables that .env interpolates are read too, as python-dotenv would; the
+  // sandbox grants exactly those (see permissions.ts).
+  for (const name of [...CONFIG_VARIABLES, ...(text ? interpolatedNames(text) : [])]) {
+    try {
+      const value = Deno.env.get(name);
+      if (value !== undefined) env[name] = value;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotCapable)) throw err;
+    }
+  }
   return mergeSources(env, text);
 }
 
 /** Reads and validates the configuration of this process. */
 export function loadConfig(options: ReadOptions = {}): Config {
-  const { source, skippedLines } = readConfigSource(options);
-  return parseConfig(source, skippedLines);
+  const { source, skippedLines, references, unresolved } = readConfigSource(options);
+  return parseConfig(source, skippedLines, { references, unresolved });
 }

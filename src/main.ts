@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Config, ConfigError, type ConfigSource, parseConfig, readConfigSource } from "./config.ts";
+import { type Config, ConfigError, type ConfigSource, loadConfig, parseConfig } from "./config.ts";
 import type { FetchLike } from "./demo_backend.ts";
 import { type RunningProxy, serveProxy } from "./server.ts";
 
@@ -89,6 +89,9 @@ export function warnings(config: Config): string[] {
   if (config.dotenvSkippedLines.length > 0) {
     out.push(`WARNING: .env lines ${config.dotenvSkippedLines.join(", ")} could not be parsed and were skipped.`);
   }
+  for (const name of config.dotenvUnresolved) {
+    out.push(`WARNING: .env uses \${${name}}, but ${name} is not set: its default, or an empty string, was used.`);
+  }
   return out;
 }
 
@@ -106,12 +109,7 @@ export async function run(options: RunOptions = {}): Promise<number> {
   }
   let config: Config;
   try {
-    if (options.source) {
-      config = parseConfig(options.source);
-    } else {
-      const { source, skippedLines } = readConfigSource();
-      config = parseConfig(source, skippedLines);
-    }
+    config = options.source ? parseConfig(options.source) : loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     stderr(`modelpin: ${err.message}\nSee README.md#configuration. Nothing was started.\n`);

@@ -16,7 +16,7 @@ function netGrant(host: string, port: number): string {
 /**
  * The flags for running modelpin with `config`: network only to the
  * configured backends and the bind address, environment only for modelpin's
- * own variables, and reading only the `.env` file.
+ * own variables (and any that `.env` interpolates), and reading only `.env`.
  */
 export function permissionFlags(config: Config, envFile = ".env"): string[] {
   const net = new Set<string>();
@@ -29,7 +29,7 @@ export function permissionFlags(config: Config, envFile = ".env"): string[] {
   net.add(netGrant(config.bindHost, config.port));
   return [
     `--allow-net=${[...net].join(",")}`,
-    `--allow-env=${CONFIG_VARIABLES.join(",")}`,
+    `--allow-env=${[...CONFIG_VARIABLES, ...config.envReferences].join(",")}`,
     `--allow-read=${envFile}`,
   ];
 }

@@ -324,3 +324,40 @@ Deno.test("start.sh: a closed stdout (its reader gone) does not take the proxy d
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("start.sh: .env may interpolate other variables (${FIREWORKS_KEY}); the sandbox grants exactly those", async () => {
+  await using backend = fakeBackend(() => jsonResponse(completion("ok")));
+  const dir = await projectCopy(
+    `FAST_BASE_URL=${backend.baseUrl}\nFAST_MODEL_NAME=m\nFAST_API_KEY=\${MY_FIREWORKS_KEY}\nSMART_MODEL_NAME=\${NOT_SET_ANYWHERE:-smart-default}\n`,
+  );
+  const port = freePort();
+  try {
+    await using run = new Started(dir, {
+      PROXY_PORT: String(port),
+      BIND_HOST: "127.0.0.1",
+      MY_FIREWORKS_KEY: "sk-from-the-environment-77",
+    });
+    await run.waitFor(/listening/);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ model: "smart", messages: [] }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.equal(backend.seen[0].headers.get("authorization"), "Bearer sk-from-the-environment-77");
+    assert.equal(backend.seen[0].json?.model, "smart-default");
+    const ps = await new Deno.Command("ps", { args: ["-o", "args=", "-p", String(run.child.pid)], stdout: "piped" })
+      .output();
+    const envFlag = new TextDecoder().decode(ps.stdout).split(/\s+/).find((a) => a.startsWith("--allow-env="))!;
+    assert.deepEqual(
+      envFlag.slice(12).split(",").filter((n) => !/^(FAST|SMART|REAL|PROXY)_|^BIND_HOST$/.test(n)),
+      ["MY_FIREWORKS_KEY", "NOT_SET_ANYWHERE"],
+      "only the interpolated names are added",
+    );
+    assert.match(run.stderr, /NOT_SET_ANYWHERE is not set/);
+    run.child.kill("SIGTERM");
+    assert.equal(await run.exit(), 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
