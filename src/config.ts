@@ -6,6 +6,7 @@
  */
 
 import { parseDotenv } from "./dotenv.ts";
+import { upstreamTarget } from "./upstream_url.ts";
 
 /** Every variable modelpin reads; `--allow-env` is granted for exactly these. */
 export const CONFIG_VARIABLES = [
@@ -251,7 +252,9 @@ export function parseConfig(
 }
 
 function routesDiffer(a: RouteConfig, b: RouteConfig): boolean {
-  return a.baseUrl?.href !== b.baseUrl?.href || a.model !== b.model || a.apiKey !== b.apiKey;
+  // Compare where requests really go: `https://x/v1/` and `https://x/v1` are one backend.
+  const where = (u: URL | null) => u ? upstreamTarget(u).prefix + "?" + u.search : "";
+  return where(a.baseUrl) !== where(b.baseUrl) || a.model !== b.model || a.apiKey !== b.apiKey;
 }
 
 /** A URL as it may appear in a message: any credentials in it are hidden. */
@@ -299,6 +302,10 @@ function parseBindHost(text: string, problems: ConfigProblem[]): string {
       new URL(`http://[${host}]/`);
       return host;
     } catch { /* reported below */ }
+  } else if (/^[\d.]+$/.test(host)) {
+    // All digits and dots: it must be a real IPv4 address, not a hostname.
+    const parts = host.split(".");
+    if (parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return host;
   } else if (HOSTNAME.test(host)) {
     return host;
   }

@@ -54,6 +54,8 @@ interface Route {
 }
 
 const EMPTY = new Uint8Array(0);
+// Statuses whose responses cannot carry a body (a Response with one would throw).
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 const STREAM_HEADERS: [string, string][] = [
   ["cache-control", "no-cache"],
   ["x-accel-buffering", "no"],
@@ -74,6 +76,16 @@ function methodNotAllowed(allow: string): ProxyError {
   return new ProxyError(405, "invalid_request_error", "method_not_allowed", `method not allowed; use ${allow}`, {
     allow,
   });
+}
+
+/** An unlabelled or form-labelled body whose first non-blank byte is `{`. */
+function looksLikeJson(raw: Uint8Array, contentType: string | null): boolean {
+  if (contentType !== null && !contentType.startsWith("application/x-www-form-urlencoded")) return false;
+  for (const byte of raw) {
+    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
+    return byte === 0x7b;
+  }
+  return false;
 }
 
 /** Builds the proxy for a configuration. */
@@ -161,6 +173,7 @@ export function createProxy(options: ProxyOptions): Proxy {
       return new Response(modelList, { headers: { "content-type": "application/json" } });
     }
     if (path === "/v1/models/fast" || path === "/v1/models/smart") {
+      if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed("GET");
       return json({ id: path.slice(11), object: "model", created: 0, owned_by: "modelpin" });
     }
     if (path.startsWith("/v1/") || path === "/v1") {
@@ -191,14 +204,20 @@ export function createProxy(options: ProxyOptions): Proxy {
     entry: LogEntry,
     started: number,
   ): Promise<Response> {
-    const isChat = path === "/v1/chat/completions";
+    const isChat = path === "/v1/chat/completions" || path === "/v1/chat/completions/";
     if (isChat && req.method !== "POST") throw methodNotAllowed("POST");
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
-    const raw = hasBody ? await readBody(req, config.maxBodyBytes) : null;
+    const raw = hasBody ? await readClientBody(req) : null;
     const contentType = req.headers.get("content-type");
     let body: JsonBody | undefined;
+    // An empty body is refused on chat only: bodiless POSTs and DELETEs elsewhere may carry a JSON label.
     if (isChat || (raw !== null && raw.length > 0 && contentType !== null && contentType.includes("json"))) {
       body = parseJsonObject(raw ?? EMPTY);
+    } else if (raw !== null && looksLikeJson(raw, contentType)) {
+      // `curl -d '{...}'` labels JSON as a form: force its model too, but forward it as it is if it is not JSON.
+      try {
+        body = parseJsonObject(raw);
+      } catch { /* not JSON after all */ }
     }
     const requested = body?.value.model;
     entry.requested = requested;
@@ -261,7 +280,7 @@ export function createProxy(options: ProxyOptions): Proxy {
       const failure = routeFailure(outcome);
 
       entry.route = current.config.name;
-      entry.model = current.config.model;
+      entry.model = force ? current.config.model : "-";
       if (outcome.kind === "client_gone") {
         entry.fallback = fallbackReason;
         entry.end = "client_gone";
@@ -286,7 +305,7 @@ export function createProxy(options: ProxyOptions): Proxy {
       secondary = undefined;
     }
     entry.route = firstRoute.config.name;
-    entry.model = firstRoute.config.model;
+    entry.model = force ? firstRoute.config.model : "-";
     entry.fallback = fallbackReason ? `${fallbackReason}_failed_too` : undefined;
     return failureResponse(first!, firstRoute);
   }
@@ -301,6 +320,16 @@ export function createProxy(options: ProxyOptions): Proxy {
     } else {
       const is429 = outcome.kind === "response" && outcome.status === 429;
       breaker.failure(is429 ? retryAfterMs(attempt.response!.headers) : undefined);
+    }
+  }
+
+  /** The request body, within PROXY_MAX_BODY_MB; a client that leaves mid-upload is `client_gone`. */
+  async function readClientBody(req: Request): Promise<Uint8Array<ArrayBuffer>> {
+    try {
+      return await readBody(req, config.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof ProxyError || !req.signal.aborted) throw err;
+      throw new ProxyError(499, "invalid_request_error", "client_gone", "the client disconnected");
     }
   }
 
@@ -338,6 +367,12 @@ export function createProxy(options: ProxyOptions): Proxy {
       });
       relays.add(relay);
       return new Response(relay.stream, { status: upstream.status, headers });
+    }
+    if (NULL_BODY_STATUS.has(upstream.status)) {
+      return new Response(null, {
+        status: upstream.status,
+        headers: downstreamHeaders(upstream.headers, false, secrets),
+      });
     }
     if (attempt.body) {
       const body = upstream.status >= 400 ? maskKeysInBytes(attempt.body, secrets) : attempt.body;

@@ -38,8 +38,8 @@ if (import.meta.main) {
   try {
     console.log(permissionFlags(loadConfig()).join("\n"));
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(`modelpin: ${err.message}`);
+    // Configuration errors name their variables; anything else (an unreadable .env) is said plainly.
+    console.error(`modelpin: ${err instanceof ConfigError ? err.message : `cannot read the configuration: ${err}`}`);
     Deno.exit(2);
   }
 }

@@ -93,7 +93,8 @@ export class FirstEventScanner {
     const { events, rest } = splitEvents(this.#text);
     this.#text = rest;
     for (const event of events) {
-      if (!isCommentOnly(event)) return judgeEvent(event);
+      // Comments, and blocks with only `id:`/`retry:`, carry no event yet.
+      if (!isCommentOnly(event) && /^(data|event):/m.test(event)) return judgeEvent(event);
     }
     return undefined;
   }

@@ -524,3 +524,13 @@ Deno.test("config: a key with a space or a smart quote from a copy-paste is refu
     },
   );
 });
+
+Deno.test("config: BIND_HOST that only looks like IPv4 is refused; a trailing slash does not make routes differ", () => {
+  const base = { FAST_BASE_URL: "https://h/v1", FAST_MODEL_NAME: "m" };
+  for (const host of ["999.1.1.1", "192.168.1", "1.2.3.4.5"]) {
+    assert.throws(() => parseConfig({ ...base, BIND_HOST: host }), /BIND_HOST/, host);
+  }
+  assert.equal(parseConfig({ ...base, BIND_HOST: "192.168.1.2" }).bindHost, "192.168.1.2");
+  assert.equal(parseConfig({ ...base, SMART_BASE_URL: "https://h/v1/" }).fallback, false);
+  assert.equal(parseConfig({ ...base, SMART_BASE_URL: "https://h/v2" }).fallback, true);
+});

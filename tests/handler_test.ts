@@ -635,3 +635,50 @@ Deno.test("keys never appear in any response, banner or log line", async () => {
     assert.ok(!all.includes(key), `key ${key.slice(0, 8)}... leaked:\n${all}`);
   }
 });
+
+Deno.test("review fixes: 204 passes without a body, curl -d JSON is forced, /v1/models/fast wants GET, trailing slash is chat", async () => {
+  await using backend = fakeBackend((seen) =>
+    seen.path.startsWith("/v1/files")
+      ? new Response(null, { status: 204, headers: { "content-type": "application/json" } })
+      : jsonResponse(completion("ok"))
+  );
+  await using proxy = await startProxy({
+    FAST_BASE_URL: backend.baseUrl,
+    FAST_MODEL_NAME: "fast-model",
+    SMART_MODEL_NAME: "smart-model",
+  });
+  const del = await fetch(`${proxy.url}/v1/files/file-1`, { method: "DELETE" });
+  assert.equal(del.status, 204);
+  assert.equal(await del.text(), "");
+
+  // curl -d labels the body application/x-www-form-urlencoded.
+  const form = await fetch(`${proxy.url}/v1/embeddings`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: '{"model":"text-embedding-3-small","input":"hi"}',
+  });
+  assert.equal(form.status, 200);
+  await form.body?.cancel();
+  assert.equal(backend.seen.at(-1)?.json?.model, "fast-model");
+  const notJson = await fetch(`${proxy.url}/v1/embeddings`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "{not json",
+  });
+  assert.equal(notJson.status, 200, "a form body that only looks like JSON is forwarded as it is");
+  await notJson.body?.cancel();
+  assert.equal(backend.seen.at(-1)?.body, "{not json");
+
+  const wrongMethod = await fetch(`${proxy.url}/v1/models/fast`, { method: "POST" });
+  assert.equal(wrongMethod.status, 405);
+  assert.equal((await wrongMethod.json()).error.code, "method_not_allowed");
+
+  const slash = await fetch(`${proxy.url}/v1/chat/completions/`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "SMART", messages: [] }),
+  });
+  assert.equal(slash.status, 200);
+  await slash.body?.cancel();
+  assert.equal(backend.seen.at(-1)?.json?.model, "smart-model");
+});

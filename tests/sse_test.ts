@@ -200,3 +200,13 @@ Deno.test("sse FirstEventScanner: keep-alive alone gives no verdict, later event
   assert.equal(s.push(enc.encode('data: {"error":{"message":"late"}}\n')), undefined);
   assert.deepEqual(s.push(enc.encode("\n")), { isError: true, message: "late" });
 });
+
+Deno.test("FirstEventScanner: blocks with only id: or retry: are not the first event", () => {
+  const scanner = new FirstEventScanner();
+  const enc = new TextEncoder();
+  assert.equal(scanner.push(enc.encode("retry: 1000\n\nid: 7\n\n: ping\n\n")), undefined);
+  assert.deepEqual(scanner.push(enc.encode('data: {"error":{"message":"overloaded"}}\n\n')), {
+    isError: true,
+    message: "overloaded",
+  });
+});
