@@ -997,6 +997,10 @@ async function main(): Promise<number> {
     }
     L.push("");
   }
+  // The hand-written analysis of the optimisation work travels with every results file.
+  try {
+    L.push((await Deno.readTextFile(new URL("./analysis.md", import.meta.url))).trimEnd(), "");
+  } catch { /* no analysis written yet */ }
   const markdown = L.join("\n");
   await Deno.mkdir(out.slice(0, out.lastIndexOf("/")) || ".", { recursive: true });
   await Deno.writeTextFile(out, markdown);

@@ -225,7 +225,11 @@ Deno.test("start.sh: reads .env with the old REAL_* names, the environment wins,
   }
 });
 
-Deno.test("start.sh: SIGTERM lets a live stream run for PROXY_SHUTDOWN_GRACE, then ends it with an SSE error event", async () => {
+/** A streaming backend, a proxy (via start.sh) with `grace`, and one live stream through it. */
+async function liveStream(
+  grace: string,
+  test: (run: Started, body: ReadableStreamDefaultReader<Uint8Array>, first: string) => Promise<void>,
+) {
   const feed = sseResponse();
   let onRequest!: () => void;
   const requested = new Promise<void>((r) => onRequest = r);
@@ -233,7 +237,7 @@ Deno.test("start.sh: SIGTERM lets a live stream run for PROXY_SHUTDOWN_GRACE, th
     onRequest();
     return feed.response;
   });
-  const dir = await projectCopy(`FAST_BASE_URL=${backend.baseUrl}\nFAST_MODEL_NAME=m\nPROXY_SHUTDOWN_GRACE=0.3\n`);
+  const dir = await projectCopy(`FAST_BASE_URL=${backend.baseUrl}\nFAST_MODEL_NAME=m\nPROXY_SHUTDOWN_GRACE=${grace}\n`);
   const port = freePort();
   try {
     await using run = new Started(dir, { PROXY_PORT: String(port), BIND_HOST: "127.0.0.1" });
@@ -245,12 +249,21 @@ Deno.test("start.sh: SIGTERM lets a live stream run for PROXY_SHUTDOWN_GRACE, th
     // The proxy answers once the first event is there (so it can still fall back before it).
     await requested;
     feed.send(chunkEvent("one"));
-    const res = await pending;
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = decoder.decode((await reader.read()).value);
-    assert.match(text, /"one"/);
+    const reader = (await pending).body!.getReader();
+    await test(run, reader, new TextDecoder().decode((await reader.read()).value));
+    await reader.cancel().catch(() => {});
+    await feed.cancelled; // the upstream request was aborted, not left running
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("start.sh: SIGTERM lets a live stream run for PROXY_SHUTDOWN_GRACE, then ends it with an SSE error event", async () => {
+  await liveStream("0.3", async (run, reader, first) => {
+    assert.match(first, /"one"/);
     run.child.kill("SIGTERM");
+    let text = first;
+    const decoder = new TextDecoder();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -259,43 +272,16 @@ Deno.test("start.sh: SIGTERM lets a live stream run for PROXY_SHUTDOWN_GRACE, th
     assert.match(text, /data: \{"error":\{"message":"modelpin is shutting down"/);
     assert.doesNotMatch(text, /\[DONE\]/);
     assert.equal(await run.exit(), 0);
-    await feed.cancelled; // the upstream request was aborted, not left running
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("start.sh: a second signal exits at once instead of waiting out the grace period", async () => {
-  const feed = sseResponse();
-  let onRequest!: () => void;
-  const requested = new Promise<void>((r) => onRequest = r);
-  await using backend = fakeBackend(() => {
-    onRequest();
-    return feed.response;
-  });
-  const dir = await projectCopy(`FAST_BASE_URL=${backend.baseUrl}\nFAST_MODEL_NAME=m\nPROXY_SHUTDOWN_GRACE=600\n`);
-  const port = freePort();
-  try {
-    await using run = new Started(dir, { PROXY_PORT: String(port), BIND_HOST: "127.0.0.1" });
-    await run.waitFor(/listening/);
-    const pending = fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
-      method: "POST",
-      body: JSON.stringify({ model: "x", stream: true, messages: [] }),
-    });
-    // The proxy answers once the first event is there (so it can still fall back before it).
-    await requested;
-    feed.send(chunkEvent("one"));
-    const res = await pending;
-    const reader = res.body!.getReader();
-    await reader.read();
+  await liveStream("600", async (run) => {
     run.child.kill("SIGTERM");
     await run.waitForStderr(/shutting down/);
     run.child.kill("SIGTERM");
     assert.equal(await run.exit(), 130, "exits well before the 600 s grace");
-    await reader.cancel().catch(() => {});
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("start.sh: a closed stdout (its reader gone) does not take the proxy down", async () => {
