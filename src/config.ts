@@ -29,6 +29,7 @@ export const CONFIG_VARIABLES = [
   "PROXY_MAX_BODY_MB",
   "PROXY_API_KEYS",
   "PROXY_LOG",
+  "PROXY_UPSTREAM_CLIENT",
 ] as const;
 
 /** A name from {@linkcode CONFIG_VARIABLES}. */
@@ -82,6 +83,8 @@ export interface Config {
   proxyApiKeys: string[];
   /** Whether to write one log line per request. */
   log: boolean;
+  /** `auto`: plain-http backends use modelpin's HTTP/1.1 client, https ones `fetch`; `fetch`: always `fetch`. */
+  upstreamClient: "auto" | "fetch";
   /** Line numbers of `.env` that could not be parsed (reported, not fatal). */
   dotenvSkippedLines: number[];
   /** Other variables that `.env` interpolates (`${FIREWORKS_KEY}`); the sandbox grants them too. */
@@ -229,6 +232,11 @@ export function parseConfig(
     problems.push({ variable: "PROXY_LOG", message: `must be "on" or "off", got "${logText}"` });
   }
 
+  const upstreamClient = (get("PROXY_UPSTREAM_CLIENT") ?? "auto").toLowerCase();
+  if (upstreamClient !== "auto" && upstreamClient !== "fetch") {
+    problems.push({ variable: "PROXY_UPSTREAM_CLIENT", message: `must be "auto" or "fetch", got "${upstreamClient}"` });
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     fast,
@@ -245,6 +253,7 @@ export function parseConfig(
     maxBodyBytes: Math.floor(maxBodyMb * 1024 * 1024),
     proxyApiKeys,
     log,
+    upstreamClient: upstreamClient === "fetch" ? "fetch" : "auto",
     dotenvSkippedLines,
     envReferences: dotenvReferences.references,
     dotenvUnresolved: dotenvReferences.unresolved,

@@ -14,6 +14,7 @@ import { type Attempt, attemptUpstream } from "./forwarder.ts";
 import { downstreamHeaders, setUpstreamKey, upstreamHeaders } from "./headers.ts";
 import { rewriteModel } from "./model_rewrite.ts";
 import { type JsonBody, parseJsonObject, readBody } from "./request_body.ts";
+import type { Http1Client } from "./http1_client.ts";
 import { formatLogLine, type LogEntry } from "./request_log.ts";
 import { retryAfterMs } from "./retry_after.ts";
 import { otherRoute, pickRoute } from "./router.ts";
@@ -27,8 +28,10 @@ export interface ProxyOptions {
   config: Config;
   /** The fetch used for real backends (tests inject one to watch what goes upstream). */
   fetch?: FetchLike;
-  /** Connection pool for real backends. */
+  /** Connection pool for real backends reached with `fetch`. */
   client?: Deno.HttpClient;
+  /** The fast HTTP/1.1 client for `http://` backends; without it every backend uses `fetch`. */
+  http1?: Http1Client;
   /** Receives one formatted line per request; omit to log nothing. */
   log?: (line: string) => void;
 }
@@ -92,10 +95,13 @@ function looksLikeJson(raw: Uint8Array, contentType: string | null): boolean {
 export function createProxy(options: ProxyOptions): Proxy {
   const { config } = options;
   const realFetch = options.fetch ?? fetch;
+  // Plain-http backends (local model servers) take the lighter client unless a fetch was injected.
+  const fetchFor = (url: URL): FetchLike =>
+    url.protocol === "http:" && options.http1 && !options.fetch ? options.http1.fetch : realFetch;
   const route = (rc: RouteConfig): Route => ({
     config: rc,
     target: rc.baseUrl ? upstreamTarget(rc.baseUrl) : undefined,
-    fetch: rc.baseUrl ? realFetch : demoFetch(rc.name),
+    fetch: rc.baseUrl ? fetchFor(rc.baseUrl) : demoFetch(rc.name),
     breaker: new Breaker(config.breakerFailures, config.breakerCooldownMs),
     host: rc.baseUrl ? rc.baseUrl.host : "demo",
   });
