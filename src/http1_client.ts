@@ -149,6 +149,15 @@ export class Http1Client {
       closeQuietly(conn);
       throw new Http1Error(`invalid content-length ${lengthText}`);
     }
+    // Upstream is asked for identity; a backend that compresses anyway is decoded, as fetch
+    // would, so the bytes passed on always match the headers passed on.
+    const coding = head.headers.get("content-encoding")?.trim().toLowerCase() ?? "identity";
+    const decoding = coding === "gzip" || coding === "x-gzip" ? "gzip" : coding === "deflate" ? "deflate" : undefined;
+    if (coding !== "identity" && decoding === undefined) {
+      release();
+      closeQuietly(conn);
+      throw new Http1Error(`unsupported content-encoding ${coding}`);
+    }
     const body = new BodyReader(conn, head.rest, chunked ? "chunked" : length !== undefined ? length : "close");
     const stream = new ReadableStream<Uint8Array<ArrayBuffer>>({
       pull: async (controller) => {
@@ -173,7 +182,13 @@ export class Http1Client {
         closeQuietly(conn);
       },
     }, { highWaterMark: 0 });
-    return new Response(stream, { status: head.status, headers: head.headers });
+    if (decoding === undefined) return new Response(stream, { status: head.status, headers: head.headers });
+    head.headers.delete("content-encoding");
+    head.headers.delete("content-length");
+    return new Response(stream.pipeThrough(new DecompressionStream(decoding)), {
+      status: head.status,
+      headers: head.headers,
+    });
   }
 }
 
@@ -299,6 +314,7 @@ class BodyReader {
   // Chunked: bytes left in the current chunk, or -1 when a size line comes next.
   #chunkLeft = -1;
   #finished = false;
+  #scratch: Uint8Array | undefined;
 
   constructor(conn: Deno.Conn, rest: Uint8Array, mode: "chunked" | "close" | number) {
     this.#conn = conn;
@@ -309,11 +325,12 @@ class BodyReader {
 
   /** More bytes from the socket into the buffer; false at EOF. */
   async #fill(): Promise<boolean> {
-    const scratch = new Uint8Array(READ_BYTES);
+    // One scratch buffer per body, reused; what is kept is an exact-size copy.
+    const scratch = this.#scratch ??= new Uint8Array(READ_BYTES);
     const n = await this.#conn.read(scratch);
     if (n === null) return false;
     if (this.#buf.length === 0) {
-      this.#buf = scratch.subarray(0, n);
+      this.#buf = scratch.slice(0, n);
     } else {
       const grown = new Uint8Array(this.#buf.length + n);
       grown.set(this.#buf);
@@ -324,7 +341,8 @@ class BodyReader {
   }
 
   #take(n: number): Uint8Array<ArrayBuffer> {
-    const out = this.#buf.slice(0, n);
+    // A view, not a copy: the buffer behind it is already this body's own, sized to what was read.
+    const out = this.#buf.subarray(0, n) as Uint8Array<ArrayBuffer>;
     this.#buf = this.#buf.subarray(n);
     return out;
   }

@@ -194,3 +194,22 @@ Deno.test("http1: connection: close is honoured; refused connections and aborts 
   controller.abort();
   await assert.rejects(pending, (err: unknown) => err instanceof DOMException && err.name === "AbortError");
 });
+
+Deno.test("http1: a backend that gzips despite accept-encoding: identity is decoded, as fetch would", async () => {
+  const json = '{"choices":[{"message":{"content":"compressed anyway"}}]}';
+  const gz = new Uint8Array(
+    await new Response(new Blob([json]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+  );
+  await using server = rawServer(async (conn) => {
+    await write(
+      conn,
+      `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: ${gz.length}\r\n\r\n`,
+    );
+    await conn.write(gz);
+  });
+  using http = client();
+  const res = await http.fetch(`${server.url}/`, { method: "GET" });
+  assert.equal(res.headers.get("content-encoding"), null);
+  assert.equal(res.headers.get("content-length"), null);
+  assert.equal(await res.text(), json);
+});
