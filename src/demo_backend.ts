@@ -7,9 +7,7 @@
 
 import { errorBody } from "./errors.ts";
 import type { RouteName } from "./config.ts";
-
-/** The `fetch` shape the forwarder calls; the demo backend implements it too. */
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+import type { FetchLike } from "./forwarder.ts";
 
 function lastUserText(messages: unknown): string {
   if (!Array.isArray(messages)) return "";

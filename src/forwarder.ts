@@ -6,10 +6,12 @@
  * @module
  */
 
-import type { FetchLike } from "./demo_backend.ts";
 import type { Outcome } from "./fallback.ts";
 import { ChunkReader, type ChunkResult, type ChunkSource } from "./chunk_reader.ts";
 import { FirstEventScanner } from "./sse.ts";
+
+/** The `fetch` shape an attempt calls: Deno's `fetch`, the HTTP/1.1 client's, or the demo backend's. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 /** What to send upstream. */
 export interface UpstreamRequest {

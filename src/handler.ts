@@ -7,10 +7,10 @@
 
 import type { Config, RouteConfig, RouteName } from "./config.ts";
 import { Breaker, type BreakerState } from "./breaker.ts";
-import { demoFetch, type FetchLike } from "./demo_backend.ts";
+import { demoFetch } from "./demo_backend.ts";
 import { errorResponse, ProxyError } from "./errors.ts";
 import { routeFailure, shouldFallback } from "./fallback.ts";
-import { type Attempt, attemptUpstream } from "./forwarder.ts";
+import { type Attempt, attemptUpstream, type FetchLike } from "./forwarder.ts";
 import { downstreamHeaders, setUpstreamKey, upstreamHeaders } from "./headers.ts";
 import { rewriteModel } from "./model_rewrite.ts";
 import { type JsonBody, parseJsonObject, readBody } from "./request_body.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { FetchLike } from "./demo_backend.ts";
+import type { FetchLike } from "./forwarder.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

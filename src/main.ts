@@ -6,7 +6,7 @@
  */
 
 import { type Config, ConfigError, type ConfigSource, loadConfig, parseConfig } from "./config.ts";
-import type { FetchLike } from "./demo_backend.ts";
+import type { FetchLike } from "./forwarder.ts";
 import { type RunningProxy, serveProxy } from "./server.ts";
 
 /** The version printed at start-up and in `--version`. */

@@ -6,7 +6,7 @@
  */
 
 import type { Config } from "./config.ts";
-import type { FetchLike } from "./demo_backend.ts";
+import type { FetchLike } from "./forwarder.ts";
 import { createProxy, type Proxy } from "./handler.ts";
 import { Http1Client } from "./http1_client.ts";
 import { BatchedLog, type LineSink } from "./request_log.ts";
