@@ -278,7 +278,8 @@ export function createProxy(options: ProxyOptions): Proxy {
         route.breaker.release(); // no verdict: never leave the route's probe slot claimed
         throw err;
       }
-      recordVerdict(route.breaker, attempt);
+      // With a single route (no fallback) there is nothing to route around, so no breaker state.
+      if (config.fallback) recordVerdict(route.breaker, attempt);
       return attempt;
     };
 

@@ -544,3 +544,20 @@ Deno.test("breaker: when both routes cool, the primary is tried anyway", async (
   assert.equal(fast.seen.length, 1, "no fallback onto a cooling route");
   await eventually(() => proxy.server.proxy.relays.size === 0, 1000, "no open stream");
 });
+
+Deno.test("breaker: with fallback off (one route) failures never show the route as cooling", async () => {
+  await using backend = fakeBackend(() => jsonResponse({ error: { message: "down" } }, 503));
+  await using proxy = await startProxy({
+    FAST_BASE_URL: backend.baseUrl,
+    FAST_MODEL_NAME: "m",
+    PROXY_BREAKER_FAILURES: "1",
+  });
+  for (let i = 0; i < 3; i++) {
+    const res = await post(`${proxy.url}/v1/chat/completions`, { model: "x", messages: [] });
+    assert.equal(res.status, 503);
+    await res.body?.cancel();
+  }
+  assert.equal(backend.seen.length, 3, "every request still reaches the only backend");
+  const health = await (await fetch(`${proxy.url}/health`)).json();
+  assert.equal(health.routes.fast.breaker.state, "closed");
+});
