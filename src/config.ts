@@ -83,7 +83,7 @@ export interface Config {
   proxyApiKeys: string[];
   /** Whether to write one log line per request. */
   log: boolean;
-  /** `auto`: plain-http backends use modelpin's HTTP/1.1 client, https ones `fetch`; `fetch`: always `fetch`. */
+  /** `auto`: non-streaming requests to http:// backends use modelpin's HTTP/1.1 client; `fetch`: always `fetch`. */
   upstreamClient: "auto" | "fetch";
   /** Line numbers of `.env` that could not be parsed (reported, not fatal). */
   dotenvSkippedLines: number[];
