@@ -51,6 +51,13 @@ function streamChat(
   });
 }
 
+/** Sends one content event, then `[DONE]`, and ends the stream: a backend that answers well. */
+function complete(up: { send: (text: string) => void; end: () => void }, content: string): void {
+  up.send(chunkEvent(content));
+  up.send("data: [DONE]\n\n");
+  up.end();
+}
+
 /** `chunkEvent` without its blank line, as EventReader returns events. */
 const ev = (content: string) => chunkEvent(content).trimEnd();
 
@@ -181,9 +188,7 @@ Deno.test("stream fallback: a first event that is an error goes to the other rou
         await within(failing.cancelled, 2000, "the failed stream to be cancelled");
 
         const up = await good.stream(0);
-        up.send(chunkEvent("from the other route"));
-        up.send("data: [DONE]\n\n");
-        up.end();
+        complete(up, "from the other route");
         const res = await pending;
         assertStreamHeaders(res);
         const events = await new EventReader(res).rest();
@@ -208,9 +213,7 @@ Deno.test("stream fallback: 200 SSE headers then a stall before the first event 
   const stalled = await bad.stream(0); // headers are out; no event ever comes
   const up = await good.stream(0);
   await within(stalled.cancelled, 2000, "the stalled stream to be aborted");
-  up.send(chunkEvent("rescued"));
-  up.send("data: [DONE]\n\n");
-  up.end();
+  complete(up, "rescued");
   const res = await pending;
   assertStreamHeaders(res);
   assert.deepEqual(await new EventReader(res).rest(), [ev("rescued"), DONE]);
@@ -242,9 +245,7 @@ Deno.test("stream fallback: keep-alive comments do not count as the first event"
     clearInterval(timer);
   }
   const up = await good.stream(0);
-  up.send(chunkEvent("real"));
-  up.send("data: [DONE]\n\n");
-  up.end();
+  complete(up, "real");
   const res = await pending;
   const events = await new EventReader(res).rest();
   assert.deepEqual(events, [ev("real"), DONE], "no ping of the failed stream leaks through");
@@ -258,9 +259,7 @@ Deno.test("stream fallback: a 200 that is not SSE when SSE was asked for", async
   await using proxy = await startProxy(env(bad.baseUrl, good.baseUrl));
   const pending = streamChat(proxy, "fast");
   const up = await good.stream(0);
-  up.send(chunkEvent("streamed"));
-  up.send("data: [DONE]\n\n");
-  up.end();
+  complete(up, "streamed");
   const res = await pending;
   assertStreamHeaders(res);
   assert.deepEqual(await new EventReader(res).rest(), [ev("streamed"), DONE]);
@@ -360,9 +359,7 @@ Deno.test("stream: keep-alive comments keep an idle stream alive", async () => {
     up.send(": keep-alive\n\n");
     assert.equal(await events.next(), ": keep-alive");
   }
-  up.send(chunkEvent("2"));
-  up.send("data: [DONE]\n\n");
-  up.end();
+  complete(up, "2");
   assert.deepEqual(await events.rest(), [ev("2"), DONE]);
 });
 
