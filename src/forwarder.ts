@@ -27,7 +27,11 @@ export interface UpstreamRequest {
   wantStream: boolean;
 }
 
-/** The result of one attempt: its outcome and what to answer the client with. */
+/**
+ * The result of one attempt: its outcome and what to answer the client with.
+ * Only a successful attempt may hold an open upstream body (a reader or a
+ * pass-through body); a failed one has its body read whole or cancelled.
+ */
 export interface Attempt {
   /** How the attempt ended. */
   outcome: Outcome;

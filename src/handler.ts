@@ -301,14 +301,12 @@ export function createProxy(options: ProxyOptions): Proxy {
       if (stopped && outcome.kind !== "response") throw shuttingDown();
       if (failure === undefined && outcome.kind !== "redirect") {
         entry.fallback = fallbackReason;
-        if (first) discard(first);
         return respond(attempt, path, entry, started);
       }
+      // A failed attempt holds no open upstream body (see Attempt), so nothing needs releasing.
       if (first === undefined) {
         first = attempt;
         firstRoute = current;
-      } else {
-        discard(attempt);
       }
       if (!secondary || !shouldFallback(outcome, config.fallback, attempts)) break;
       if (secondary.breaker.admit() === "cooling") break;
@@ -349,11 +347,6 @@ export function createProxy(options: ProxyOptions): Proxy {
     return new ProxyError(503, "server_error", "proxy_shutdown", "modelpin is shutting down; retry shortly", {
       "retry-after": "1",
     });
-  }
-
-  function discard(attempt: Attempt): void {
-    attempt.reader?.cancel().catch(() => {});
-    if (!attempt.reader && !attempt.body) attempt.response?.body?.cancel().catch(() => {});
   }
 
   function respond(attempt: Attempt, path: string, entry: LogEntry, started: number): Response {
