@@ -8,9 +8,10 @@
 import { type Config, ConfigError, type ConfigSource, loadConfig, parseConfig } from "./config.ts";
 import type { FetchLike } from "./forwarder.ts";
 import { type RunningProxy, serveProxy } from "./server.ts";
+import { VERSION } from "./version.ts";
 
-/** The version printed at start-up and in `--version`. */
-export const VERSION = "0.1.0";
+/** The version, re-exported for callers of `run`. */
+export { VERSION };
 
 /** What `run` needs from its surroundings; everything is injectable for tests. */
 export interface RunOptions {
