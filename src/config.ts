@@ -32,6 +32,9 @@ export const CONFIG_VARIABLES = [
   "PROXY_UPSTREAM_CLIENT",
 ] as const;
 
+/** Variables earlier versions read and this one ignores. */
+export const RETIRED_VARIABLES = ["PROXY_UPSTREAM_CLIENT"] as const;
+
 /** A name from {@linkcode CONFIG_VARIABLES}. */
 export type ConfigVariable = typeof CONFIG_VARIABLES[number];
 
@@ -83,8 +86,8 @@ export interface Config {
   proxyApiKeys: string[];
   /** Whether to write one log line per request. */
   log: boolean;
-  /** `auto`: non-streaming requests to http:// backends use modelpin's HTTP/1.1 client; `fetch`: always `fetch`. */
-  upstreamClient: "auto" | "fetch";
+  /** Retired variables that are still set (they are ignored, with a notice at start-up). */
+  retiredSet: string[];
   /** Line numbers of `.env` that could not be parsed (reported, not fatal). */
   dotenvSkippedLines: number[];
   /** Other variables that `.env` interpolates (`${FIREWORKS_KEY}`); the sandbox grants them too. */
@@ -232,10 +235,8 @@ export function parseConfig(
     problems.push({ variable: "PROXY_LOG", message: `must be "on" or "off", got "${logText}"` });
   }
 
-  const upstreamClient = (get("PROXY_UPSTREAM_CLIENT") ?? "auto").toLowerCase();
-  if (upstreamClient !== "auto" && upstreamClient !== "fetch") {
-    problems.push({ variable: "PROXY_UPSTREAM_CLIENT", message: `must be "auto" or "fetch", got "${upstreamClient}"` });
-  }
+  // Still read, so that an old .env that sets one starts with a notice instead of silently.
+  const retiredSet = RETIRED_VARIABLES.filter((name) => get(name) !== undefined);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -253,7 +254,7 @@ export function parseConfig(
     maxBodyBytes: Math.floor(maxBodyMb * 1024 * 1024),
     proxyApiKeys,
     log,
-    upstreamClient: upstreamClient === "fetch" ? "fetch" : "auto",
+    retiredSet,
     dotenvSkippedLines,
     envReferences: dotenvReferences.references,
     dotenvUnresolved: dotenvReferences.unresolved,

@@ -17,12 +17,14 @@ export type Outcome =
   | { kind: "bad_stream" }
   /** A redirect, which is never followed: the key must not travel to another host. */
   | { kind: "redirect"; status: number }
+  /** An answer that cannot be relayed (a status outside 200-599, an unknown encoding): `message` says why. */
+  | { kind: "bad_response"; code: string; message: string }
   /** The client left; nothing more is attempted for it. */
   | { kind: "client_gone" };
 
 /**
  * Why an outcome counts as a failure of the route (connection error,
- * timeout, 5xx, 429, broken first event), or `undefined` when it does not.
+ * timeout, 5xx, 429, broken first event, an answer that cannot be relayed), or `undefined` when it does not.
  * Other 4xx are the client's problem, and a redirect is a configuration error.
  */
 export function routeFailure(outcome: Outcome): string | undefined {
@@ -33,6 +35,8 @@ export function routeFailure(outcome: Outcome): string | undefined {
       return "timeout";
     case "bad_stream":
       return "bad_stream";
+    case "bad_response":
+      return "bad_response";
     case "response":
       return outcome.status >= 500 || outcome.status === 429 ? `status_${outcome.status}` : undefined;
     default:

@@ -9,8 +9,9 @@
 import type { Outcome } from "./fallback.ts";
 import { ChunkReader, type ChunkResult, type ChunkSource } from "./chunk_reader.ts";
 import { FirstEventScanner } from "./sse.ts";
+import { type BoundedRead, decodedBody, MAX_BUFFERED_ANSWER_BYTES, readBounded } from "./upstream_body.ts";
 
-/** The `fetch` shape an attempt calls: Deno's `fetch`, the HTTP/1.1 client's, or the demo backend's. */
+/** The `fetch` shape an attempt calls: Deno's `fetch`, or the demo backend's. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 /** What to send upstream. */
@@ -29,16 +30,20 @@ export interface UpstreamRequest {
 
 /**
  * The result of one attempt: its outcome and what to answer the client with.
- * Only a successful attempt may hold an open upstream body (a reader or a
- * pass-through body); a failed one has its body read whole or cancelled.
+ * Only a successful attempt may hold an open upstream body (a reader, or the
+ * rest of a large answer); a failed one has its body read whole or cancelled.
  */
 export interface Attempt {
   /** How the attempt ended. */
   outcome: Outcome;
-  /** The upstream response, for `response` and `bad_stream` outcomes. */
+  /** The upstream response, for `response` and `bad_stream` outcomes (its body is read through the fields below). */
   response?: Response;
-  /** The whole body, read for JSON and error responses. */
+  /** The whole body, decoded, for JSON and error answers of bounded size. */
   body?: Uint8Array<ArrayBuffer>;
+  /** Any other successful body, decoded: its first chunks (if read) and the reader holding the rest. */
+  rest?: { head: Uint8Array<ArrayBuffer>[]; reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>> };
+  /** True when the body was decoded, so upstream length and encoding no longer describe it. */
+  decoded?: boolean;
   /** For SSE: the chunks read up to and including the first event. */
   prefetched?: Uint8Array<ArrayBuffer>[];
   /** For SSE: the reader holding the rest of the stream. */
@@ -68,11 +73,16 @@ const MAX_FIRST_EVENT_BYTES = 256 * 1024;
 
 // SSE is recognised by its media type only; `text/event-stream; charset=utf-8` included.
 function isEventStream(contentType: string | null): boolean {
-  return contentType !== null && contentType.startsWith("text/event-stream");
+  return contentType !== null && contentType.toLowerCase().startsWith("text/event-stream");
 }
 
 function isJson(contentType: string | null): boolean {
-  return contentType !== null && contentType.includes("json");
+  return contentType !== null && contentType.toLowerCase().includes("json");
+}
+
+/** A failure to relay what the backend sent, with the code and message the client gets. */
+function badResponse(code: string, message: string, abort: () => void): Attempt {
+  return { outcome: { kind: "bad_response", code, message }, abort };
 }
 
 /** Sends one request upstream and waits for its first real answer. */
@@ -113,49 +123,93 @@ export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext)
     } catch {
       return failed();
     }
-    const status = res.status;
-    if (status >= 300 && status < 400) {
-      await res.body?.cancel();
-      return { outcome: { kind: "redirect", status }, response: res, abort };
-    }
-    const contentType = res.headers.get("content-type");
-    if (status === 200 && isEventStream(contentType) && res.body) {
-      return await readFirstEvent(res, abort, failed);
-    }
-    if (status === 200 && req.wantStream) {
-      // A stream was asked for and this is not one: a misbehaving backend, not an answer.
-      let body: Uint8Array<ArrayBuffer> | undefined;
-      try {
-        body = await res.bytes();
-      } catch {
-        return failed();
-      }
-      return {
-        outcome: { kind: "bad_stream" },
-        response: res,
-        body,
-        abort,
-        streamError: "the backend answered a stream request without SSE",
-      };
-    }
-    if (status >= 400 || isJson(contentType)) {
-      // Read whole, within the timeout: the first-answer guarantee covers the body too.
-      try {
-        const body = await res.bytes();
-        return { outcome: { kind: "response", status }, response: res, body, abort };
-      } catch {
-        return failed();
-      }
-    }
-    return { outcome: { kind: "response", status }, response: res, abort };
+    return await classify(res, req.wantStream, abort, failed);
   } finally {
     clearTimeout(timer);
     ctx.inflight?.delete(abort);
   }
 }
 
-async function readFirstEvent(res: Response, abort: () => void, failed: () => Attempt): Promise<Attempt> {
-  const reader = new ChunkReader(res.body!);
+/** Turns the backend's answer into an attempt: status and encoding checked, body read as far as judging needs. */
+async function classify(
+  res: Response,
+  wantStream: boolean,
+  abort: () => void,
+  failed: () => Attempt,
+): Promise<Attempt> {
+  const status = res.status;
+  // fetch hands over what a Response could not carry (101 to a POST, 999): the client gets a 502 naming it.
+  if (status < 200 || status > 599) {
+    await res.body?.cancel().catch(() => {});
+    return badResponse(
+      "upstream_bad_status",
+      `backend answered with status ${status}, which modelpin cannot relay`,
+      abort,
+    );
+  }
+  if (status >= 300 && status < 400) {
+    await res.body?.cancel().catch(() => {});
+    return { outcome: { kind: "redirect", status }, response: res, abort };
+  }
+  let body: ReadableStream<Uint8Array<ArrayBuffer>> | null;
+  let decoded: boolean;
+  try {
+    ({ body, decoded } = decodedBody(res));
+  } catch (err) {
+    await res.body?.cancel().catch(() => {});
+    return badResponse("upstream_bad_encoding", (err as Error).message, abort);
+  }
+  const contentType = res.headers.get("content-type");
+  if (status === 200 && isEventStream(contentType) && body) {
+    return await readFirstEvent(res, body, abort, failed);
+  }
+  const read = async (): Promise<BoundedRead | undefined> => {
+    try {
+      return body ? await readBounded(body, MAX_BUFFERED_ANSWER_BYTES) : { whole: true, bytes: new Uint8Array(0) };
+    } catch {
+      return undefined; // cut off, or not decodable after all
+    }
+  };
+  if (status === 200 && wantStream) {
+    // A stream was asked for and this is not one: a misbehaving backend, not an answer.
+    const got = await read();
+    if (got === undefined) return failed();
+    if (!got.whole) got.reader.cancel().catch(() => {});
+    return {
+      outcome: { kind: "bad_stream" },
+      response: res,
+      body: got.whole ? got.bytes : undefined,
+      abort,
+      streamError: "the backend answered a stream request without SSE",
+    };
+  }
+  if (status >= 400 || isJson(contentType)) {
+    // Read whole, within the timeout: the first-answer guarantee covers the body too.
+    const got = await read();
+    if (got === undefined) return failed();
+    if (got.whole) return { outcome: { kind: "response", status }, response: res, body: got.bytes, decoded, abort };
+    if (status >= 400) {
+      got.reader.cancel().catch(() => {});
+      return badResponse(
+        "upstream_answer_too_large",
+        `backend sent an error body larger than ${MAX_BUFFERED_ANSWER_BYTES / 1048576} MiB`,
+        abort,
+      );
+    }
+    // A large answer streams through rather than being held.
+    return { outcome: { kind: "response", status }, response: res, rest: got, decoded, abort };
+  }
+  const rest = body ? { head: [], reader: body.getReader() } : undefined;
+  return { outcome: { kind: "response", status }, response: res, rest, decoded, abort };
+}
+
+async function readFirstEvent(
+  res: Response,
+  body: ReadableStream<Uint8Array<ArrayBuffer>>,
+  abort: () => void,
+  failed: () => Attempt,
+): Promise<Attempt> {
+  const reader = new ChunkReader(body);
   const scanner = new FirstEventScanner();
   const prefetched: Uint8Array<ArrayBuffer>[] = [];
   let prefetchedBytes = 0;

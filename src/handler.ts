@@ -11,16 +11,17 @@ import { demoFetch } from "./demo_backend.ts";
 import { errorResponse, ProxyError } from "./errors.ts";
 import { routeFailure, shouldFallback } from "./fallback.ts";
 import { type Attempt, attemptUpstream, type FetchLike } from "./forwarder.ts";
+import { bodyForRoute, classifyBody, type ForcedBody, isForced, requestedModel } from "./forced_body.ts";
 import { downstreamHeaders, setUpstreamKey, upstreamHeaders } from "./headers.ts";
-import { rewriteModel } from "./model_rewrite.ts";
-import { type JsonBody, parseJsonObject, readBody } from "./request_body.ts";
-import type { Http1Client } from "./http1_client.ts";
+import { readBody } from "./request_body.ts";
+import { requestTarget } from "./request_target.ts";
 import { formatLogLine, type LogEntry } from "./request_log.ts";
 import { retryAfterMs } from "./retry_after.ts";
 import { otherRoute, pickRoute } from "./router.ts";
 import { clientKeyAccepted, maskableKeys, maskKeys, maskKeysInBytes, StreamKeyMasker, streamKeys } from "./secrets.ts";
 import { RelayRegistry, StreamRelay } from "./stream_relay.ts";
-import { stitchUrl, type UpstreamTarget, upstreamTarget } from "./upstream_url.ts";
+import { checkedUpstreamUrl, type UpstreamTarget, upstreamTarget } from "./upstream_url.ts";
+import { passThrough } from "./upstream_body.ts";
 
 /** What the handler depends on. */
 export interface ProxyOptions {
@@ -30,8 +31,6 @@ export interface ProxyOptions {
   fetch?: FetchLike;
   /** Connection pool for real backends reached with `fetch`. */
   client?: Deno.HttpClient;
-  /** The fast HTTP/1.1 client for `http://` backends; without it every backend uses `fetch`. */
-  http1?: Http1Client;
   /** Receives one formatted line per request; omit to log nothing. */
   log?: (line: string) => void;
 }
@@ -52,8 +51,6 @@ interface Route {
   config: RouteConfig;
   target: UpstreamTarget | undefined;
   fetch: FetchLike;
-  /** The fetch for streaming requests (see below). */
-  streamFetch: FetchLike;
   breaker: Breaker;
   host: string;
 }
@@ -66,13 +63,6 @@ const STREAM_HEADERS: [string, string][] = [
   ["x-accel-buffering", "no"],
 ];
 
-/** Splits a request URL into path and raw query without a URL object per request. */
-function splitUrl(url: string): { path: string; search: string } {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  const q = url.indexOf("?", start);
-  return q < 0 ? { path: url.slice(start), search: "" } : { path: url.slice(start, q), search: url.slice(q) };
-}
-
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
@@ -83,30 +73,37 @@ function methodNotAllowed(allow: string): ProxyError {
   });
 }
 
-/** An unlabelled or form-labelled body whose first non-blank byte is `{`. */
-function looksLikeJson(raw: Uint8Array, contentType: string | null): boolean {
-  if (contentType !== null && !contentType.startsWith("application/x-www-form-urlencoded")) return false;
-  for (const byte of raw) {
-    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
-    return byte === 0x7b;
+/** The methods the OpenAI API uses; anything else (TRACE, PUT, ...) never goes upstream. */
+const FORWARDED_METHODS = new Set(["GET", "POST", "DELETE", "HEAD"]);
+
+/** A chat completion must carry its messages: without them it is the client's mistake, not the backend's. */
+function requireMessages(body: ForcedBody): void {
+  if (body.kind === "json" && !Array.isArray(body.json.value.messages)) {
+    throw new ProxyError(
+      400,
+      "invalid_request_error",
+      "missing_messages",
+      "a chat completion needs 'messages': an array of {role, content} objects",
+    );
   }
-  return false;
+}
+
+/** Labels a rewritten body for what it is now, whatever the client called it. */
+function labelBody(headers: Headers, body: ForcedBody): void {
+  if (body.kind === "json" && body.force) headers.set("content-type", "application/json");
+  // fetch writes a multipart body's content-type itself, with the new boundary.
+  else if (body.kind === "multipart") headers.delete("content-type");
+  else if (body.kind === "form") headers.set("content-type", "application/x-www-form-urlencoded");
 }
 
 /** Builds the proxy for a configuration. */
 export function createProxy(options: ProxyOptions): Proxy {
   const { config } = options;
   const realFetch = options.fetch ?? fetch;
-  // Plain-http backends (local model servers) take the lighter client unless a fetch was injected.
-  const fetchFor = (url: URL): FetchLike =>
-    url.protocol === "http:" && options.http1 && !options.fetch ? options.http1.fetch : realFetch;
   const route = (rc: RouteConfig): Route => ({
     config: rc,
     target: rc.baseUrl ? upstreamTarget(rc.baseUrl) : undefined,
-    fetch: rc.baseUrl ? fetchFor(rc.baseUrl) : demoFetch(rc.name),
-    // Streams stay on fetch even for http:// backends: its native body reads measured lower
-    // per-event delay and memory than the HTTP/1.1 client's JS stream (bench/analysis.md).
-    streamFetch: rc.baseUrl ? realFetch : demoFetch(rc.name),
+    fetch: rc.baseUrl ? realFetch : demoFetch(rc.name),
     breaker: new Breaker(config.breakerFailures, config.breakerCooldownMs),
     host: rc.baseUrl ? rc.baseUrl.host : "demo",
   });
@@ -141,19 +138,20 @@ export function createProxy(options: ProxyOptions): Proxy {
 
   async function handler(req: Request): Promise<Response> {
     const started = performance.now();
-    const { path, search } = splitUrl(req.url);
-    const entry: LogEntry = { method: req.method, path, status: 0, ms: 0, stream: false };
+    const entry: LogEntry = { method: req.method, path: "-", status: 0, ms: 0, stream: false };
     let res: Response;
     try {
+      const { path, search } = requestTarget(req);
+      entry.path = path;
       res = await dispatch(req, path, search, entry, started);
     } catch (err) {
       if (!(err instanceof ProxyError)) {
-        console.error(`modelpin: internal error on ${req.method} ${path}: ${maskKeys(String(err), secrets)}`);
+        console.error(`modelpin: internal error on ${req.method} ${entry.path}: ${maskKeys(String(err), secrets)}`);
       }
       res = errorResponse(err);
     }
     entry.status = res.status;
-    if (!entry.stream && log) {
+    if (!entry.relayed && log) {
       entry.ms = performance.now() - started;
       log(formatLogLine(entry));
     }
@@ -188,6 +186,7 @@ export function createProxy(options: ProxyOptions): Proxy {
       return json({ id: path.slice(11), object: "model", created: 0, owned_by: "modelpin" });
     }
     if (path.startsWith("/v1/") || path === "/v1") {
+      if (!FORWARDED_METHODS.has(req.method)) throw methodNotAllowed("GET, POST, DELETE, HEAD");
       // Dot segments, backslashes (URL parsers read them as "/") and encoded separators could
       // climb out of the backend's base path, carrying the key with them.
       if (/\/\.\.?([/\\]|$)|\\|%2e|%2f|%5c/i.test(path)) {
@@ -220,25 +219,19 @@ export function createProxy(options: ProxyOptions): Proxy {
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
     const raw = hasBody ? await readClientBody(req) : null;
     const contentType = req.headers.get("content-type");
-    let body: JsonBody | undefined;
     // An empty body is refused on chat only: bodiless POSTs and DELETEs elsewhere may carry a JSON label.
-    if (isChat || (raw !== null && raw.length > 0 && contentType !== null && contentType.includes("json"))) {
-      body = parseJsonObject(raw ?? EMPTY);
-    } else if (raw !== null && looksLikeJson(raw, contentType)) {
-      // `curl -d '{...}'` labels JSON as a form: force its model too, but forward it as it is if it is not JSON.
-      try {
-        body = parseJsonObject(raw);
-      } catch { /* not JSON after all */ }
-    }
-    const requested = body?.value.model;
+    const body = await classifyBody(raw, contentType, isChat);
+    if (isChat) requireMessages(body);
+    const requested = requestedModel(body);
     entry.requested = requested;
-    const wantStream = body?.value.stream === true;
-    const force = body !== undefined && (isChat || "model" in body.value);
+    const wantStream = body.kind === "json" && body.json.value.stream === true;
+    entry.stream = wantStream;
+    const force = isForced(body);
     const primaryName = isChat ? pickRoute(requested) : "fast";
 
     const headers = upstreamHeaders(req.headers);
-    if (force && contentType === null) headers.set("content-type", "application/json");
-    const bodyFor = (r: Route): BodyInit | null => force ? rewriteModel(body!.text, r.config.model) : raw;
+    labelBody(headers, body);
+    const bodyFor = (r: Route): BodyInit | null => bodyForRoute(body, r.config.model);
 
     let primary = routes[primaryName];
     let secondary: Route | undefined = config.fallback ? routes[otherRoute(primaryName)] : undefined;
@@ -260,14 +253,14 @@ export function createProxy(options: ProxyOptions): Proxy {
         setUpstreamKey(headers, route.config.apiKey);
         attempt = await attemptUpstream(
           {
-            url: route.target ? stitchUrl(route.target, path, search) : `http://demo${path}`,
+            url: route.target ? checkedUpstreamUrl(route.target, path, search) : `http://demo${path}`,
             method: req.method,
             headers,
             body: bodyFor(route),
             wantStream,
           },
           {
-            fetch: wantStream ? route.streamFetch : route.fetch,
+            fetch: route.fetch,
             timeoutMs: config.timeoutMs,
             clientSignal: req.signal,
             client: options.client,
@@ -352,7 +345,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   function respond(attempt: Attempt, path: string, entry: LogEntry, started: number): Response {
     const upstream = attempt.response!;
     if (attempt.reader) {
-      entry.stream = true;
+      entry.relayed = true;
       const headers = downstreamHeaders(upstream.headers, false, secrets);
       for (const [k, v] of STREAM_HEADERS) headers.set(k, v);
       const relay: StreamRelay = new StreamRelay({
@@ -373,22 +366,25 @@ export function createProxy(options: ProxyOptions): Proxy {
       relays.add(relay);
       return new Response(relay.stream, { status: upstream.status, headers });
     }
+    const verbatim = !attempt.decoded && secrets.length === 0;
     if (NULL_BODY_STATUS.has(upstream.status)) {
+      if (attempt.rest) attempt.rest.reader.cancel().catch(() => {});
       return new Response(null, {
         status: upstream.status,
         headers: downstreamHeaders(upstream.headers, false, secrets),
       });
     }
     if (attempt.body) {
-      const body = upstream.status >= 400 ? maskKeysInBytes(attempt.body, secrets) : attempt.body;
-      return new Response(body, {
+      return new Response(maskKeysInBytes(attempt.body, secrets), {
         status: upstream.status,
         headers: downstreamHeaders(upstream.headers, false, secrets),
       });
     }
-    return new Response(upstream.body, {
+    // Everything else streams through as the client reads, masked as it passes.
+    const body = attempt.rest ? passThrough(attempt.rest.head, attempt.rest.reader, keysInStreams) : null;
+    return new Response(body, {
       status: upstream.status,
-      headers: downstreamHeaders(upstream.headers, true, secrets),
+      headers: downstreamHeaders(upstream.headers, verbatim, secrets),
     });
   }
 
@@ -417,6 +413,8 @@ export function createProxy(options: ProxyOptions): Proxy {
           "upstream_bad_stream",
           `backend ${route.host} failed the stream: ${maskKeys(attempt.streamError ?? "error event", secrets)}`,
         );
+      case "bad_response":
+        throw new ProxyError(502, "upstream_error", outcome.code, `${outcome.message} (backend ${route.host})`);
       case "redirect":
         throw new ProxyError(
           502,

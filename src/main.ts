@@ -90,6 +90,9 @@ export function warnings(config: Config): string[] {
   if (config.dotenvSkippedLines.length > 0) {
     out.push(`WARNING: .env lines ${config.dotenvSkippedLines.join(", ")} could not be parsed and were skipped.`);
   }
+  for (const name of config.retiredSet) {
+    out.push(`NOTICE: ${name} is no longer used (fetch is modelpin's only upstream client); remove it from .env.`);
+  }
   for (const name of config.dotenvUnresolved) {
     out.push(`WARNING: .env uses \${${name}}, but ${name} is not set: its default, or an empty string, was used.`);
   }

@@ -21,12 +21,14 @@ export interface LogEntry {
   status: number;
   /** Milliseconds until the response (for streams: until the stream ended). */
   ms: number;
-  /** True for SSE responses. */
+  /** True when the client asked for a stream (SSE). */
   stream: boolean;
   /** Why the other route served the request, if it did. */
   fallback?: string;
   /** How a stream ended. */
   end?: string;
+  /** True once a stream relay owns the entry: it writes the line when the stream ends. */
+  relayed?: boolean;
 }
 
 function clean(value: unknown): string {

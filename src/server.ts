@@ -8,7 +8,6 @@
 import type { Config } from "./config.ts";
 import type { FetchLike } from "./forwarder.ts";
 import { createProxy, type Proxy } from "./handler.ts";
-import { Http1Client } from "./http1_client.ts";
 import { BatchedLog, type LineSink } from "./request_log.ts";
 
 /** What a running proxy server depends on. */
@@ -45,15 +44,11 @@ export function serveProxy(options: ServeOptions): RunningProxy {
   // Keep-alive to the backends, but after a burst (a thousand streams) keep only
   // enough idle connections for steady load instead of a socket and buffers each.
   const client = config.demo ? undefined : Deno.createHttpClient({ poolMaxIdlePerHost: 128, poolIdleTimeout: 30_000 });
-  const http1 = config.demo || config.upstreamClient === "fetch"
-    ? undefined
-    : new Http1Client({ maxIdlePerHost: 128, idleTimeoutMs: 30_000 });
   const log = new BatchedLog(options.stdout);
   const proxy = createProxy({
     config,
     fetch: options.fetch,
     client,
-    http1,
     log: config.log ? (line) => log.line(line) : undefined,
   });
   const server = Deno.serve({
@@ -77,7 +72,6 @@ export function serveProxy(options: ServeOptions): RunningProxy {
       // exit hostage: give the last bytes a moment to leave, then stop waiting.
       await within(closed, FINAL_FLUSH_MS);
       client?.close();
-      http1?.close();
       log.flush();
       markDone();
     })();

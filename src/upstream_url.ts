@@ -4,8 +4,14 @@
  * @module
  */
 
+import { ProxyError } from "./errors.ts";
+
 /** A backend base URL, pre-split so stitching a request is one concatenation. */
 export interface UpstreamTarget {
+  /** The base URL's origin (`https://host:port`). */
+  origin: string;
+  /** The base path every upstream path must stay under (`/v1` when the base has none). */
+  basePath: string;
   /** Origin plus base path without trailing slashes (`/v1` when the base has no path). */
   prefix: string;
   /** The base URL's own query, without `?` (e.g. Azure's `api-version=...`). */
@@ -18,8 +24,11 @@ export interface UpstreamTarget {
  */
 export function upstreamTarget(base: URL): UpstreamTarget {
   const path = base.pathname.replace(/\/+$/, "");
+  const basePath = path === "" ? "/v1" : path;
   return {
-    prefix: base.origin + (path === "" ? "/v1" : path),
+    origin: base.origin,
+    basePath,
+    prefix: base.origin + basePath,
     query: base.search.slice(1),
   };
 }
@@ -39,4 +48,29 @@ export function stitchUrl(target: UpstreamTarget, clientPath: string, search: st
 /** {@linkcode stitchUrl} for a base URL that has not been split yet. */
 export function upstreamUrl(base: URL, clientPath: string, search = ""): string {
   return stitchUrl(upstreamTarget(base), clientPath, search.startsWith("?") || search === "" ? search : `?${search}`);
+}
+
+/**
+ * {@linkcode stitchUrl}, then the last line of defence before a request
+ * carries the route's key: the URL as `fetch` will parse it must be on the
+ * configured origin, under the configured base path, with the path exactly
+ * as stitched (no dot segment or stray character rewritten by the parser).
+ */
+export function checkedUpstreamUrl(target: UpstreamTarget, clientPath: string, search: string): string {
+  const url = stitchUrl(target, clientPath, search);
+  const parsed = new URL(url);
+  const q = url.indexOf("?");
+  const path = url.slice(target.origin.length, q < 0 ? undefined : q);
+  if (
+    parsed.origin !== target.origin || parsed.pathname !== path ||
+    !(path === target.basePath || path.startsWith(target.basePath + "/"))
+  ) {
+    throw new ProxyError(
+      400,
+      "invalid_request_error",
+      "invalid_path",
+      "the path would leave the backend's base URL; modelpin refuses it",
+    );
+  }
+  return url;
 }

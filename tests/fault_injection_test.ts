@@ -720,3 +720,107 @@ Deno.test("shutdown: a never-ending pass-through body cannot hold the exit past 
   await reader.cancel().catch(() => {});
   await within(audio.cancelled, 5000, "the upstream body to be released");
 });
+
+// ------------------------------------------- compressed answers a client did not ask for
+
+async function gzip(text: string | Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+  const bytes = typeof text === "string" ? encoder.encode(text) : text;
+  return await new Response(
+    new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip")),
+  ).bytes();
+}
+
+Deno.test("a backend that gzips although asked for identity: the client gets readable JSON", async () => {
+  const answer = JSON.stringify(completion("squeezed", MODELS.fast));
+  const body = await gzip(answer);
+  await using backend = fakeBackend((seen) => {
+    assert.equal(seen.headers.get("accept-encoding"), "identity");
+    return new Response(body, { headers: { "content-type": "application/json", "content-encoding": "gzip" } });
+  });
+  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl));
+  const res = await chat(proxy, "fast");
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-encoding"), null);
+  assert.deepEqual(await res.json(), JSON.parse(answer));
+});
+
+Deno.test("a gzip SSE stream is decoded and relayed event by event", async () => {
+  const events = `${chunkEvent("one")}${chunkEvent("two")}${DONE}\n\n`;
+  const body = await gzip(events);
+  await using backend = fakeBackend(() =>
+    new Response(body, { headers: { "content-type": "text/event-stream", "content-encoding": "gzip" } })
+  );
+  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl));
+  const res = await chat(proxy, "fast", { stream: true });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-encoding"), null);
+  assert.equal(await res.text(), events);
+});
+
+Deno.test("a gzip error body echoing the key is masked after decoding", async () => {
+  const body = await gzip(JSON.stringify({ error: { message: `bad key ${KEYS.fast}` } }));
+  await using backend = fakeBackend(() =>
+    new Response(body, { status: 401, headers: { "content-type": "application/json", "content-encoding": "gzip" } })
+  );
+  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl));
+  const res = await chat(proxy, "fast");
+  assert.equal(res.status, 401);
+  const text = await res.text();
+  assert.equal(JSON.parse(text).error.message, "bad key ***");
+  assertNoKeys(text, ALL_KEYS, "decoded error body");
+});
+
+Deno.test("an encoding modelpin cannot decode is a clear 502, never bytes labelled as JSON", async () => {
+  await using backend = fakeBackend(() =>
+    new Response(new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3]), {
+      headers: { "content-type": "application/json", "content-encoding": "zstd" },
+    })
+  );
+  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl));
+  const res = await chat(proxy, "fast");
+  assert.equal(res.status, 502);
+  const error = (await res.json()).error;
+  assert.equal(error.code, "upstream_bad_encoding");
+  assert.match(error.message, /zstd/);
+});
+
+Deno.test("a gzip bomb: a 256 MiB answer from 255 KiB keeps the proxy's memory bounded", async () => {
+  const bomb = await gzip(new Uint8Array(256 * 1024 * 1024));
+  await using backend = fakeBackend(() =>
+    new Response(bomb, { headers: { "content-type": "application/json", "content-encoding": "gzip" } })
+  );
+  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl));
+  const before = Deno.memoryUsage().rss;
+  let peak = before;
+  const res = await chat(proxy, "fast");
+  // Either a clear refusal or a body that streams through: read it (slowly enough to matter) and watch memory.
+  const reader = res.body!.getReader();
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.length;
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+  }
+  const grew = (peak - before) / 1024 / 1024;
+  assert.ok(grew < 150, `the proxy grew by ${grew.toFixed(0)} MB while decoding`);
+  assert.ok(res.status === 502 || received === 256 * 1024 * 1024, `status ${res.status}, ${received} bytes`);
+});
+
+// ------------------------------------------------ statuses modelpin cannot relay
+
+Deno.test("raw TCP: a 101 Switching Protocols to a POST, and a status of 999, become a 502 naming the status", async () => {
+  for (const status of [101, 999]) {
+    await using backend = rawHttpBackend(() =>
+      `HTTP/1.1 ${status} Odd\r\nconnection: upgrade\r\nupgrade: websocket\r\ncontent-length: 0\r\n\r\n`
+    );
+    await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl));
+    const res = await chat(proxy, "fast");
+    const text = await res.text();
+    assert.equal(res.status, 502, `${status}: ${text}`);
+    const error = JSON.parse(text).error;
+    assert.equal(error.code, "upstream_bad_status");
+    assert.match(error.message, new RegExp(`\\b${status}\\b`));
+    assert.doesNotMatch(proxyOutput(proxy), /RangeError|internal error/);
+  }
+});

@@ -186,7 +186,7 @@ Deno.test("other /v1 endpoints go to fast with the key replaced and the model fo
   assert.equal(fast.seen.at(-1)!.headers.get("authorization"), `Bearer ${FAST_KEY}`);
 });
 
-Deno.test("a multipart (non-JSON) body is forwarded byte for byte, model part untouched", async () => {
+Deno.test("a multipart body has its model part forced; every other part arrives byte for byte", async () => {
   await using backend = byteBackend(() => jsonResponse({ text: "transcribed" }));
   await using proxy = await startProxy(fastEnv(backend.baseUrl));
   const boundary = "----modelpinTestBoundary7MA4YWxkTrZu0gW";
@@ -218,10 +218,36 @@ Deno.test("a multipart (non-JSON) body is forwarded byte for byte, model part un
   assert.equal(backend.seen.length, 1);
   const seen = backend.seen[0];
   assert.equal(seen.path, "/v1/audio/transcriptions");
-  assert.deepEqual(seen.bytes, body);
-  assert.equal(seen.headers.get("content-type"), `multipart/form-data; boundary=${boundary}`);
+  // Issue 7: a body with a top-level model never reaches a backend with another model, forms included.
+  const contentType = seen.headers.get("content-type") ?? "";
+  assert.match(contentType, /^multipart\/form-data; boundary=/);
+  const form = await new Response(seen.bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": contentType } })
+    .formData();
+  assert.deepEqual(form.getAll("model"), ["forced-fast-model"]);
+  const file = form.get("file") as File;
+  assert.equal(file.name, "a.wav");
+  assert.equal(file.type, "audio/wav");
+  assert.deepEqual(new Uint8Array(await file.arrayBuffer()), audio);
   assert.equal(seen.headers.get("authorization"), `Bearer ${FAST_KEY}`);
-  assert.equal(seen.headers.get("content-length"), String(body.length));
+  assert.equal(seen.headers.get("content-length"), String(seen.bytes.length));
+});
+
+Deno.test("a multipart body without a model part is forwarded byte for byte", async () => {
+  await using backend = byteBackend(() => jsonResponse({ id: "file-1" }));
+  await using proxy = await startProxy(fastEnv(backend.baseUrl));
+  const boundary = "----modelpinTestBoundaryNoModel";
+  const body = new TextEncoder().encode(
+    `--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}--\r\n`,
+  );
+  const res = await fetch(`${proxy.url}/v1/files`, {
+    method: "POST",
+    headers: { "content-type": `multipart/form-data; boundary=${boundary}`, authorization: `Bearer ${CLIENT_KEY}` },
+    body,
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  assert.deepEqual(backend.seen[0].bytes, body);
+  assert.equal(backend.seen[0].headers.get("content-type"), `multipart/form-data; boundary=${boundary}`);
 });
 
 // ---------------------------------------------------------------- local endpoints
@@ -665,9 +691,10 @@ Deno.test("review fixes: 204 passes without a body, curl -d JSON is forced, /v1/
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: "{not json",
   });
-  assert.equal(notJson.status, 200, "a form body that only looks like JSON is forwarded as it is");
-  await notJson.body?.cancel();
-  assert.equal(backend.seen.at(-1)?.body, "{not json");
+  // Issue 7: modelpin cannot know the model of a body that looks like JSON but is not, so it refuses it.
+  assert.equal(notJson.status, 400, "a form body that only looks like JSON is refused");
+  assert.equal((await notJson.json()).error.code, "unforceable_body");
+  assert.notEqual(backend.seen.at(-1)?.body, "{not json");
 
   const wrongMethod = await fetch(`${proxy.url}/v1/models/fast`, { method: "POST" });
   assert.equal(wrongMethod.status, 405);

@@ -688,3 +688,187 @@ Deno.test("keys: a short local-backend key (e.g. 'x') mangles neither headers no
   assert.equal((await res.json()).error.message, "max_tokens exceeded");
   assert.equal(backend.seen[0].headers.get("authorization"), "Bearer x");
 });
+
+// ------------------------------------------------ the key never leaves its base path
+
+Deno.test("Host tricks: a Host header with a path, tab dot segments or URL delimiters gets 400, no upstream call", async () => {
+  await using backend = fakeBackend(() => jsonResponse(completion("reached")));
+  // A base path to climb out of: the trick aimed at /v1/accounts/me/api-keys on the backend's host.
+  await using proxy = await startProxy(routeEnv(`${backend.baseUrl}/deployments/x`));
+  const hosts = [
+    "x/v1/.\t./.\t./v1/accounts/me/api-keys?",
+    "x/v1/../../admin?",
+    "x/v1/chat/completions?",
+    "h?x",
+    "h#x",
+    "a@b",
+    "h\\x",
+    "x/",
+  ];
+  for (const host of hosts) {
+    for (const [method, path] of [["GET", "/v1/models/x"], ["POST", "/v1/chat/completions"], ["GET", "/v1/files"]]) {
+      const { status, text } = await rawExchange(
+        proxy.server.addr.port,
+        `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json`,
+        method === "POST" ? JSON.stringify(CHAT) : "",
+      );
+      assert.equal(status, 400, `${JSON.stringify(host)} ${method} ${path}: ${text}`);
+      assert.match(text, /"invalid_host"/, text);
+    }
+  }
+  assert.deepEqual(backend.seen.map((s) => s.path), [], "nothing may reach the backend");
+});
+
+Deno.test("path tricks: control characters, non-ASCII and URL delimiters in a path get 400, no upstream call", async () => {
+  await using backend = fakeBackend(() => jsonResponse(completion("reached")));
+  await using proxy = await startProxy(routeEnv(`${backend.baseUrl}/deployments/x`));
+  for (
+    const path of ["/v1/.\u00e9./x", "/v1/caf\u00e9", "/v1/files#frag", '/v1/a"b', "/v1/a<b>", "/v1/a`b", "/v1/a{b}"]
+  ) {
+    const { status, text } = await rawExchange(proxy.server.addr.port, `GET ${path} HTTP/1.1\r\nhost: 127.0.0.1`);
+    assert.equal(status, 400, `${JSON.stringify(path)}: ${text}`);
+    assert.match(text, /"invalid_path"/, text);
+  }
+  assert.deepEqual(backend.seen.map((s) => s.path), []);
+  // Percent-encoded bytes are not delimiters: they reach the backend still encoded, under its base path.
+  const { status } = await rawExchange(proxy.server.addr.port, `GET /v1/files/a%09b%C3%A9 HTTP/1.1\r\nhost: 127.0.0.1`);
+  assert.equal(status, 200);
+  assert.deepEqual(backend.seen.map((s) => s.path), ["/v1/deployments/x/files/a%09b%C3%A9"]);
+});
+
+// ---------------------------------------------- no request goes upstream unforced
+
+/** A backend that records the `model` each request carried, whatever its encoding. */
+function modelRecorder(): FakeBackend & { models: () => Promise<unknown[]> } {
+  const raw: { contentType: string; body: string }[] = [];
+  const backend = fakeBackend((seen) => {
+    raw.push({ contentType: seen.headers.get("content-type") ?? "", body: seen.body });
+    return jsonResponse({ object: "list", data: [] });
+  });
+  return Object.assign(backend, {
+    models: () =>
+      Promise.all(raw.map(async ({ contentType, body }) => {
+        if (contentType.startsWith("multipart/form-data")) {
+          return (await new Response(body, { headers: { "content-type": contentType } }).formData()).get("model");
+        }
+        if (contentType.startsWith("application/x-www-form-urlencoded") && !body.trimStart().startsWith("{")) {
+          return new URLSearchParams(body).get("model");
+        }
+        return JSON.parse(body).model;
+      })),
+  });
+}
+
+Deno.test("forcing: a JSON body under any label, or none, has its model forced on every endpoint", async () => {
+  await using backend = modelRecorder();
+  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  const body = JSON.stringify({ model: "text-embedding-3-large", input: "x" });
+  const labels = [
+    "Application/JSON",
+    "APPLICATION/JSON; charset=utf-8",
+    "text/plain",
+    "text/plain;charset=UTF-8",
+    "application/x-www-form-urlencoded",
+    "application/octet-stream",
+    null,
+  ];
+  for (const label of labels) {
+    const head = `POST /v1/embeddings HTTP/1.1\r\nhost: 127.0.0.1${label === null ? "" : `\r\ncontent-type: ${label}`}`;
+    const { status, text } = await rawExchange(proxy.server.addr.port, head, body);
+    assert.equal(status, 200, `${label}: ${text}`);
+  }
+  assert.deepEqual(await backend.models(), labels.map(() => MODELS.fast), "every request carried the forced model");
+  for (const seen of backend.seen) {
+    assert.equal(seen.headers.get("content-type"), "application/json", "a forced JSON body is labelled as JSON");
+  }
+});
+
+Deno.test("forcing: a form or multipart body's model field is forced too", async () => {
+  await using backend = modelRecorder();
+  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  const form = new FormData();
+  form.set("model", "whisper-1");
+  form.set("file", new Blob([new Uint8Array([0, 1, 2, 255])]), "a.wav");
+  assert.equal((await fetch(`${proxy.url}/v1/audio/transcriptions`, { method: "POST", body: form })).status, 200);
+  const urlencoded = await fetch(`${proxy.url}/v1/images/generations`, {
+    method: "POST",
+    body: new URLSearchParams({ model: "dall-e-3", prompt: "a cat" }),
+  });
+  assert.equal(urlencoded.status, 200);
+  assert.deepEqual(await backend.models(), [MODELS.fast, MODELS.fast]);
+  // The file's bytes arrive intact.
+  const seen = backend.seen[0];
+  const file = (await new Response(seen.body, { headers: { "content-type": seen.headers.get("content-type")! } })
+    .formData()).get("file") as File;
+  assert.ok(file instanceof File);
+  assert.equal(file.name, "a.wav");
+});
+
+Deno.test("forcing: a body that looks like JSON but cannot be rewritten is refused with 400, no upstream call", async () => {
+  await using backend = modelRecorder();
+  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  const invalidUtf8 = new Uint8Array([
+    ...encoder.encode('{"model":"text-embedding-3-large","input":"'),
+    0xff,
+    ...encoder.encode('"}'),
+  ]);
+  for (const label of [null, "text/plain", "application/json"]) {
+    const res = await fetch(`${proxy.url}/v1/embeddings`, {
+      method: "POST",
+      headers: label === null ? {} : { "content-type": label },
+      body: invalidUtf8,
+    });
+    const { error } = await openAiError(res, 400, `invalid UTF-8 labelled ${label}`);
+    assert.match(String(error.message), /model/, "the message says why: the model could not be forced");
+  }
+  const truncated = await fetch(`${proxy.url}/v1/embeddings`, { method: "POST", body: '{"model": "x", "input": ' });
+  await openAiError(truncated, 400, "truncated JSON");
+  assert.equal(backend.seen.length, 0);
+});
+
+// ----------------------------------------------------- every readable answer is masked
+
+Deno.test("keys: a 200 JSON answer, a 200 text answer and a header name echoing the key are masked", async () => {
+  await using backend = fakeBackend((seen) => {
+    if (seen.path.endsWith("/text")) {
+      return new Response(`plain text with ${ROUTE_KEYS.fast} inside`, { headers: { "content-type": "text/plain" } });
+    }
+    return new Response(JSON.stringify(completion(`your key is ${ROUTE_KEYS.fast}`)), {
+      headers: { "content-type": "application/json", [`x-${ROUTE_KEYS.fast}`]: "1" },
+    });
+  });
+  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  const chat = await post(`${proxy.url}/v1/chat/completions`, CHAT);
+  const chatText = await chat.text();
+  assert.equal(chat.status, 200);
+  assert.match(chatText, /your key is \*\*\*/);
+  assertNoKeys(chatText + headerText(chat), [ROUTE_KEYS.fast], "200 JSON answer");
+  const text = await fetch(`${proxy.url}/v1/text`);
+  const body = await text.text();
+  assert.equal(body, "plain text with *** inside");
+  assertNoKeys(body + headerText(text), [ROUTE_KEYS.fast], "200 text answer");
+});
+
+// -------------------------------------------------------------- methods
+
+Deno.test("methods: only GET, POST, DELETE and HEAD are forwarded; others get 405 without an upstream call", async () => {
+  await using backend = fakeBackend(() => jsonResponse({ ok: true }));
+  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  for (const method of ["TRACE", "PUT", "PATCH", "OPTIONS", "PROPFIND", "TRACK"]) {
+    const { status, text } = await rawExchange(
+      proxy.server.addr.port,
+      `${method} /v1/files HTTP/1.1\r\nhost: 127.0.0.1`,
+    );
+    assert.equal(status, 405, `${method}: ${text}`);
+    assert.match(text, /\r\nallow: GET, POST, DELETE, HEAD\r\n/i, text);
+    const body = JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4));
+    assert.equal(body.error.code, "method_not_allowed");
+  }
+  assert.deepEqual(backend.seen.map((s) => s.method), []);
+  for (const method of ["GET", "POST", "DELETE", "HEAD"]) {
+    const res = await fetch(`${proxy.url}/v1/files/file-1`, { method, body: method === "POST" ? "{}" : undefined });
+    await res.body?.cancel();
+    assert.equal(res.status, 200, method);
+  }
+  assert.deepEqual(backend.seen.map((s) => s.method), ["GET", "POST", "DELETE", "HEAD"]);
+});

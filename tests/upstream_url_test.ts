@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { stitchUrl, upstreamTarget, upstreamUrl } from "../src/upstream_url.ts";
+import { checkedUpstreamUrl, stitchUrl, upstreamTarget, upstreamUrl } from "../src/upstream_url.ts";
 
 interface Case {
   name: string;
@@ -200,5 +200,29 @@ Deno.test("upstream url: never // and never /v1/v1 over many base/path combinati
         assert.ok(u.pathname.endsWith(rest === "/" ? "/" : rest) || rest === "", `${got} keeps ${rest}`);
       }
     }
+  }
+});
+
+Deno.test("checkedUpstreamUrl: a stitched URL on the base origin and path passes unchanged", () => {
+  const target = upstreamTarget(new URL("https://api.fireworks.ai/inference/v1"));
+  assert.equal(
+    checkedUpstreamUrl(target, "/v1/chat/completions", "?a=1"),
+    "https://api.fireworks.ai/inference/v1/chat/completions?a=1",
+  );
+});
+
+Deno.test("checkedUpstreamUrl: anything a URL parser would move off the base path is refused before the key goes out", () => {
+  const target = upstreamTarget(new URL("http://127.0.0.1:9/inference/v1"));
+  for (
+    const path of [
+      "/v1/../../admin",
+      "/v1/.\t./x",
+      "/v1/..\\admin",
+      "/v1/a\nb",
+      "/v1/x#y",
+      "/v1/%2e%2e/x".replace("%2e%2e", ".."),
+    ]
+  ) {
+    assert.throws(() => checkedUpstreamUrl(target, path, ""), /leave the backend's base URL/, JSON.stringify(path));
   }
 });

@@ -7,8 +7,6 @@
 import { run } from "../../src/main.ts";
 import type { RunningProxy } from "../../src/server.ts";
 
-const UPSTREAM_CLIENT = Deno.env.get("MODELPIN_TEST_UPSTREAM_CLIENT") ?? "auto";
-
 /** A proxy running inside the test. */
 export interface TestProxy extends AsyncDisposable {
   /** `http://127.0.0.1:port`. */
@@ -33,8 +31,7 @@ export async function startProxy(env: Record<string, string>): Promise<TestProxy
   let resolveServer!: (s: RunningProxy) => void;
   const listening = new Promise<RunningProxy>((r) => resolveServer = r);
   const done = run({
-    // The suite runs once with the default upstream clients and once with fetch for every backend.
-    source: { BIND_HOST: "127.0.0.1", PROXY_PORT: "0", PROXY_UPSTREAM_CLIENT: UPSTREAM_CLIENT, ...env },
+    source: { BIND_HOST: "127.0.0.1", PROXY_PORT: "0", ...env },
     stdout: (t) => void stdout.push(t),
     stderr: (t) => void stderr.push(t),
     signals: false,
