@@ -19,11 +19,6 @@ Deno.test("requestTarget: path and raw query of an ordinary request", () => {
 
 Deno.test("requestTarget: a Host with URL delimiters is refused, so it cannot shift the path", () => {
   for (const host of ["x/v1/..", "h?x", "h#x", "a@b", "h\\x", "h x", "h\tx"]) {
-    assert.throws(
-      () =>
-        requestTarget({ url: `http://${host}/v1/models`, headers: new Headers([["host", "placeholder"]]) } as Request),
-      ProxyError,
-    );
     const fake = { url: `http://${host}/v1/models`, headers: { get: () => host } } as unknown as Request;
     assert.throws(() => requestTarget(fake), (e) => e instanceof ProxyError && e.code === "invalid_host", host);
   }
