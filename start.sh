@@ -54,12 +54,24 @@ case "${1:-}" in
   compile)
     shift
     flags=$(sandbox_flags) || exit $?
+    denort_help() {
+      echo "  It needs Deno's denort base binary, downloaded from dl.deno.land on first use;" >&2
+      echo "  without internet access, point DENORT_BIN at a denort $DENO_VERSION binary for" >&2
+      echo "  this platform and run it again." >&2
+    }
+    # Ask first, so that an offline machine gets this message alone, not Deno's backtrace.
+    if [ -z "${DENORT_BIN:-}" ] && ! "$DENO" eval --quiet \
+      'try { await fetch("https://dl.deno.land/", { method: "HEAD", signal: AbortSignal.timeout(10000) }); } catch { Deno.exit(1); }' \
+      >/dev/null 2>&1; then
+      echo "modelpin: cannot build the binary: dl.deno.land is unreachable and DENORT_BIN is not set." >&2
+      denort_help
+      exit 1
+    fi
     # Never --env-file here: it would bake the keys into the binary.
     # shellcheck disable=SC2086
     if ! "$DENO" compile --quiet --no-prompt $flags --output modelpin "$@" src/main.ts; then
-      echo "modelpin: deno compile failed. It needs Deno's denort base binary, downloaded" >&2
-      echo "  from dl.deno.land on first use; without internet access, point DENORT_BIN at a" >&2
-      echo "  denort $DENO_VERSION binary for this platform and run it again." >&2
+      echo "modelpin: deno compile failed (see its message above)." >&2
+      denort_help
       exit 1
     fi
     echo "modelpin: built ./modelpin (sandbox: $(echo "$flags" | tr '\n' ' '))"

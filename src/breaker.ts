@@ -6,8 +6,11 @@
 
 /** A breaker's state as `/health` shows it. */
 export interface BreakerState {
-  /** `closed` (healthy), `cooling` (skipped until `until`), or `probing` (one request testing it). */
-  state: "closed" | "cooling" | "probing";
+  /**
+   * `closed` (healthy), `cooling` (skipped until `until`), `half_open` (cooldown over: the next
+   * request probes it), or `probing` (one request testing it now).
+   */
+  state: "closed" | "cooling" | "half_open" | "probing";
   /** Consecutive failures so far. */
   failures: number;
   /** When cooling ends, as an ISO date; only while cooling. */
@@ -88,6 +91,8 @@ export class Breaker {
     if (now < this.#openUntil) {
       return { state: "cooling", failures: this.#failures, until: new Date(this.#openUntil).toISOString() };
     }
+    // Cooled down but not yet probed: not healthy until a request has shown it is.
+    if (this.#openUntil !== 0) return { state: "half_open", failures: this.#failures };
     return { state: "closed", failures: this.#failures };
   }
 }

@@ -53,29 +53,30 @@ function fileWriter(file: { writeSync(p: Uint8Array): number }): (text: string) 
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|(0+:){7}0*1|::ffff:127\.\d+\.\d+\.\d+|localhost)$/i;
 
-/** The start-up banner: one line per route, never a key. */
+/** The start-up banner: one line per route, never a key. It ends with the "listening" line. */
 export function banner(config: Config, addr: Deno.NetAddr): string {
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  const lines = [`modelpin ${VERSION} listening on http://${host}:${addr.port}`];
+  const lines = [`modelpin ${VERSION}`];
   for (const route of [config.fast, config.smart]) {
     const where = route.baseUrl
       ? route.baseUrl.host + route.baseUrl.pathname.replace(/\/+$/, "")
       : "built-in demo backend";
+    const fallback = config.demo ? "" : `  fallback=${config.fallback ? "on" : "off"}`;
     lines.push(
-      `  ${route.name.padEnd(5)} -> ${where}  model=${route.model}  key=${route.apiKey ? "set" : "none"}  fallback=${
-        config.fallback ? "on" : "off"
-      }`,
+      `  ${route.name.padEnd(5)} -> ${where}  model=${route.model}  key=${route.apiKey ? "set" : "none"}${fallback}`,
     );
   }
   if (config.demo) {
     lines.push(
       "",
       "  *** DEMO MODE: no backend is configured, so an echo model answers. ***",
+      "  The demo has one built-in backend, so there is nothing to fall back to.",
       "  To use a real backend, copy .env.example to .env and set FAST_BASE_URL,",
       "  FAST_API_KEY and FAST_MODEL_NAME (see README.md), then restart.",
       "",
     );
   }
+  lines.push(`listening on http://${host}:${addr.port}`);
   return lines.join("\n") + "\n";
 }
 
@@ -127,27 +128,44 @@ export async function run(options: RunOptions = {}): Promise<number> {
     stderr(`modelpin: cannot listen on ${config.bindHost}:${config.port}: ${(err as Error).message}\n`);
     return 1;
   }
-  stdout(banner(config, server.addr));
+  // Signal handlers first, then every start-up line, "listening" last: a supervisor (or a
+  // test) that acts on "listening" finds the warnings written and a signal handled.
+  const stopSignals = options.signals ?? true ? handleSignals(server, config, stderr) : undefined;
   for (const w of warnings(config)) stderr(w + "\n");
+  stdout(banner(config, server.addr));
   options.onListen?.(server);
+  await server.finished;
+  stopSignals?.();
+  return 0;
+}
 
-  if (options.signals ?? true) {
-    let signalled = false;
-    const onSignal = () => {
-      if (signalled) Deno.exit(130); // a second signal: no more waiting
-      signalled = true;
-      stderr(`modelpin: shutting down (up to ${config.shutdownGraceMs / 1000} s for open requests)\n`);
-      server.shutdown();
-    };
-    Deno.addSignalListener("SIGINT", onSignal);
-    Deno.addSignalListener("SIGTERM", onSignal);
-    await server.finished;
+/** How long a second signal still gives open streams to receive their error event. */
+const SECOND_SIGNAL_FLUSH_MS = 500;
+
+/**
+ * SIGINT/SIGTERM: the first starts the graceful shutdown; a second ends the
+ * open streams with their SSE error event at once, gives those bytes a
+ * moment to leave, and exits with 130. Returns a function removing the handlers.
+ */
+function handleSignals(server: RunningProxy, config: Config, stderr: (text: string) => void): () => void {
+  let signalled = false;
+  const onSignal = () => {
+    if (signalled) {
+      stderr("modelpin: second signal: ending open streams now\n");
+      server.shutdown(0).finally(() => Deno.exit(130));
+      setTimeout(() => Deno.exit(130), SECOND_SIGNAL_FLUSH_MS);
+      return;
+    }
+    signalled = true;
+    stderr(`modelpin: shutting down (up to ${config.shutdownGraceMs / 1000} s for open requests)\n`);
+    server.shutdown();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  return () => {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
-  } else {
-    await server.finished;
-  }
-  return 0;
+  };
 }
 
 if (import.meta.main) {

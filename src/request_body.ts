@@ -8,12 +8,17 @@ import { ProxyError } from "./errors.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** A byte limit as a person reads it: bytes under 1 MB, else MB with up to two decimals. */
+export function formatLimit(bytes: number): string {
+  return bytes < 1048576 ? `${bytes} bytes` : `${+(bytes / 1048576).toFixed(2)} MB`;
+}
+
 function tooLarge(maxBytes: number): ProxyError {
   return new ProxyError(
     413,
     "invalid_request_error",
     "request_too_large",
-    `request body is larger than PROXY_MAX_BODY_MB (${+(maxBytes / 1048576).toFixed(2)} MB)`,
+    `request body is larger than PROXY_MAX_BODY_MB (${formatLimit(maxBytes)})`,
   );
 }
 

@@ -32,7 +32,11 @@ export interface LogEntry {
 }
 
 function clean(value: unknown): string {
-  if (typeof value !== "string") return value === undefined ? "-" : `<${typeof value}>`;
+  if (typeof value !== "string") {
+    if (value === undefined) return "-";
+    if (value === null) return "null";
+    return `<${Array.isArray(value) ? "array" : typeof value}>`;
+  }
   // A client-chosen string must not forge log lines or flood them.
   const s = value.length > 80 ? `${value.slice(0, 80)}…` : value;
   // deno-lint-ignore no-control-regex -- control characters are exactly what must be escaped

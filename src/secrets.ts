@@ -48,12 +48,15 @@ export function constantTimeEqual(a: string, b: string): boolean {
 }
 
 /**
- * The key a client presented (`Authorization: Bearer`, or `x-api-key`), checked
+ * The key a client presented (`Authorization: Bearer`, `x-api-key` as the
+ * Anthropic SDK sends it, or `api-key` as Azure OpenAI clients do), checked
  * against every accepted key without stopping early.
  */
 export function clientKeyAccepted(headers: Headers, accepted: readonly string[]): boolean {
   const auth = headers.get("authorization");
-  const presented = auth !== null && /^bearer /i.test(auth) ? auth.slice(7).trim() : headers.get("x-api-key") ?? "";
+  const presented = auth !== null && /^bearer /i.test(auth)
+    ? auth.slice(7).trim()
+    : headers.get("x-api-key") ?? headers.get("api-key") ?? "";
   let ok = false;
   for (const key of accepted) ok = constantTimeEqual(presented, key) || ok;
   return ok && presented !== "";

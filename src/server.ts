@@ -29,6 +29,7 @@ export interface RunningProxy {
   /**
    * Stops accepting, lets open requests finish for `graceMs` (default
    * PROXY_SHUTDOWN_GRACE), then ends what is left. Resolves when closed.
+   * Called with 0 while a shutdown is under way, it ends the grace period now.
    */
   shutdown: (graceMs?: number) => Promise<void>;
   /** Resolves when the server has closed. */
@@ -60,10 +61,14 @@ export function serveProxy(options: ServeOptions): RunningProxy {
   let closing: Promise<void> | undefined;
   let markDone!: () => void;
   const done = new Promise<void>((resolve) => markDone = resolve);
+  let cutGrace!: () => void;
+  const graceCut = new Promise<void>((resolve) => cutGrace = resolve);
   const shutdown = (graceMs = config.shutdownGraceMs): Promise<void> => {
+    // A shutdown already under way is cut short by a call with no grace (a second signal).
+    if (graceMs === 0) cutGrace();
     closing ??= (async () => {
       const closed = server.shutdown();
-      await within(closed, graceMs);
+      await within(Promise.race([closed, graceCut]), graceMs);
       // Whatever is still open after the grace period is ended, not abandoned:
       // streams get an SSE error event, waiting requests a 503.
       proxy.relays.terminateAll("shutdown");

@@ -141,13 +141,13 @@ Deno.test("breaker: threshold 0 turns it off", () => {
   assert.deepEqual(b.snapshot(), { state: "closed", failures: 0 });
 });
 
-Deno.test("breaker: after cooling ends without a probe, snapshot says closed", () => {
+Deno.test("breaker: after cooling ends without a probe, snapshot says half_open (issue 13), and it admits", () => {
   const c = clock();
   const b = new Breaker(1, 1_000, c.now);
   b.failure();
   assert.equal(b.snapshot().state, "cooling");
   c.t += 1_000;
-  assert.equal(b.snapshot().state, "closed");
+  assert.equal(b.snapshot().state, "half_open");
   assert.equal(b.isCooling(), false);
 });
 
@@ -161,4 +161,18 @@ Deno.test("breaker: Retry-After 0 and a zero cooldown never leave the route prob
   zero.failure();
   assert.equal(zero.admit(), "use");
   assert.equal(zero.admit(), "use", "no single-probe mode with a zero cooldown");
+});
+
+Deno.test("breaker: after its cooldown and before any probe, the state is half_open, not closed", () => {
+  const c = clock();
+  const b = new Breaker(3, 30_000, c.now);
+  b.failure();
+  b.failure();
+  b.failure();
+  c.t += 30_000;
+  assert.deepEqual(b.snapshot(), { state: "half_open", failures: 3 });
+  assert.equal(b.admit(), "probe");
+  assert.deepEqual(b.snapshot(), { state: "probing", failures: 3 });
+  b.success();
+  assert.deepEqual(b.snapshot(), { state: "closed", failures: 0 });
 });

@@ -50,6 +50,9 @@ Deno.test("compile: builds ./modelpin, or fails with a message that says why and
     assert.match(buildErr, /denort/);
     assert.match(buildErr, /DENORT_BIN/);
     assert.ok(!buildErr.includes(SECRET), "the key is not printed");
+    // Offline, modelpin's own message comes alone: no download error or backtrace from Deno before it.
+    assert.match(buildErr, /^modelpin: /, buildErr);
+    assert.doesNotMatch(buildErr, /Stack backtrace|error: /, buildErr);
   }
 });
 

@@ -534,3 +534,17 @@ Deno.test("config: BIND_HOST that only looks like IPv4 is refused; a trailing sl
   assert.equal(parseConfig({ ...base, SMART_BASE_URL: "https://h/v1/" }).fallback, false);
   assert.equal(parseConfig({ ...base, SMART_BASE_URL: "https://h/v2" }).fallback, true);
 });
+
+Deno.test("config: the retired PROXY_UPSTREAM_CLIENT still starts, and is reported so the user can remove it", () => {
+  const config = parseConfig({ FAST_BASE_URL: FW, FAST_MODEL_NAME: "m", PROXY_UPSTREAM_CLIENT: "auto" });
+  assert.deepEqual(config.retiredSet, ["PROXY_UPSTREAM_CLIENT"]);
+  assert.deepEqual(parseConfig({ FAST_BASE_URL: FW, FAST_MODEL_NAME: "m" }).retiredSet, []);
+});
+
+Deno.test(".env.example: copied as it is, it sends no placeholder key to a backend", async () => {
+  const text = await Deno.readTextFile(new URL("../.env.example", import.meta.url));
+  const { source } = mergeSources({}, text);
+  assert.equal(source.FAST_API_KEY, undefined, "FAST_API_KEY is commented out");
+  assert.equal(source.SMART_API_KEY, undefined);
+  assert.equal(parseConfig(source).fast.apiKey, "");
+});

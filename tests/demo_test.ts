@@ -72,6 +72,9 @@ Deno.test("demo: /health reports demo mode, /v1/models lists fast and smart, ban
   assert.match(banner, /DEMO MODE/);
   assert.match(banner, /FAST_BASE_URL/, "says how to configure a real backend");
   assert.match(banner, /\.env/);
+  // No "fallback=off" next to a README that pitches fallback: the banner says why there is none.
+  assert.doesNotMatch(banner.slice(0, banner.indexOf("listening on")), /fallback=/);
+  assert.match(banner, /one built-in backend, so there is nothing to fall back to/);
 });
 
 Deno.test("demo: a configured proxy is not in demo mode and prints no demo banner", async () => {

@@ -348,6 +348,8 @@ Deno.test("bad input on a JSON endpoint: 400 OpenAI-shaped, no upstream call", a
     ],
     ["invalid JSON on embeddings", "/v1/embeddings", `{"model": "x", "input": `],
     ["array on embeddings", "/v1/embeddings", `["x"]`],
+    ["chat without messages", "/v1/chat/completions", `{}`],
+    ["chat with messages that are not an array", "/v1/chat/completions", `{"model": "gpt-4", "messages": "hi"}`],
   ];
   for (const [name, path, body] of cases) {
     const res = await fetch(`${proxy.url}${path}`, {
@@ -357,6 +359,7 @@ Deno.test("bad input on a JSON endpoint: 400 OpenAI-shaped, no upstream call", a
     });
     const error = await assertOpenAIError(res, 400);
     assert.equal(error.type, "invalid_request_error", name);
+    if (name.startsWith("chat with")) assert.match(error.message, /'messages'/, "the message names the field");
   }
   // A chat completion body is JSON whatever its declared type.
   const noType = await fetch(`${proxy.url}/v1/chat/completions`, {

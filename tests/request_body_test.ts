@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ProxyError } from "../src/errors.ts";
-import { parseJsonObject, readBody } from "../src/request_body.ts";
+import { formatLimit, parseJsonObject, readBody } from "../src/request_body.ts";
 
 const enc = new TextEncoder();
 
@@ -157,4 +157,11 @@ Deno.test("request body readBody: 413 message names the limit, not the body", as
     assert.ok(!err.message.includes("SECRET"));
     return true;
   });
+});
+
+Deno.test("request body: the 413 message states the real limit, in bytes when under 1 MB", () => {
+  assert.equal(formatLimit(1048), "1048 bytes");
+  assert.equal(formatLimit(Math.floor(0.001 * 1048576)), "1048 bytes");
+  assert.equal(formatLimit(32 * 1048576), "32 MB");
+  assert.equal(formatLimit(1.5 * 1048576), "1.5 MB");
 });

@@ -52,6 +52,16 @@ const exactCases: { name: string; entry: LogEntry; want: string }[] = [
     want: `${TS} POST /v1/chat/completions model=<object> 200 12.3ms json fallback=no`,
   },
   {
+    name: "null model is logged as null, not as an object",
+    entry: { ...base, requested: null, route: undefined },
+    want: `${TS} POST /v1/chat/completions model=null 200 12.3ms json fallback=no`,
+  },
+  {
+    name: "array model",
+    entry: { ...base, requested: ["gpt-4"], route: undefined },
+    want: `${TS} POST /v1/chat/completions model=<array> 200 12.3ms json fallback=no`,
+  },
+  {
     name: "empty model is quoted",
     entry: { ...base, requested: "", route: undefined },
     want: `${TS} POST /v1/chat/completions model="" 200 12.3ms json fallback=no`,

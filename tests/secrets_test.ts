@@ -81,6 +81,9 @@ const authCases: { name: string; headers: Record<string, string>; accepted: stri
   { name: "BEARER upper case", headers: { authorization: "BEARER in-1" }, accepted: ["in-1"], ok: true },
   { name: "second of several keys", headers: { authorization: "Bearer in-2" }, accepted: ["in-1", "in-2"], ok: true },
   { name: "x-api-key accepted", headers: { "x-api-key": "in-2" }, accepted: ["in-1", "in-2"], ok: true },
+  { name: "Azure-style api-key accepted", headers: { "api-key": "in-2" }, accepted: ["in-1", "in-2"], ok: true },
+  { name: "wrong api-key", headers: { "api-key": "in-3" }, accepted: ["in-1", "in-2"], ok: false },
+  { name: "empty api-key", headers: { "api-key": "" }, accepted: ["in-1"], ok: false },
   { name: "Bearer with extra spaces", headers: { authorization: "Bearer   in-1  " }, accepted: ["in-1"], ok: true },
   { name: "wrong Bearer", headers: { authorization: "Bearer nope" }, accepted: ["in-1"], ok: false },
   { name: "wrong x-api-key", headers: { "x-api-key": "nope" }, accepted: ["in-1"], ok: false },
@@ -94,10 +97,11 @@ const authCases: { name: string; headers: Record<string, string>; accepted: stri
   { name: "nothing accepted", headers: { authorization: "Bearer in-1" }, accepted: [], ok: false },
   { name: "empty accepted key never matches", headers: { authorization: "Bearer " }, accepted: [""], ok: false },
   {
-    name: "api-key header is not an inbound credential",
+    // Issue 13: Azure SDK users present the proxy key as `api-key` (it is never forwarded upstream).
+    name: "api-key header is an inbound credential (Azure style)",
     headers: { "api-key": "in-1" },
     accepted: ["in-1"],
-    ok: false,
+    ok: true,
   },
 ];
 

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { chunkEvent, completion, type FakeBackend, fakeBackend, jsonResponse } from "./support/fake_backend.ts";
 import { post, startProxy, type TestProxy } from "./support/proxy.ts";
-import { assertNoKeys, within } from "./support/stream_tools.ts";
+import { assertNoKeys, deferred, within } from "./support/stream_tools.ts";
 
 const ROUTE_KEYS = { fast: "sk-route-FAST-9d4c7e0aa", smart: "sk-route-SMART-5a0b3f6bb" };
 const MODELS = { fast: "vendor/fast-sec", smart: "vendor/smart-sec" };
@@ -205,7 +205,10 @@ Deno.test("inbound auth: /health needs no key and shows none", async () => {
  * grant the test itself does not have) in an empty directory, with exactly
  * `env`; waits for the banner, stops it with SIGTERM, returns its output.
  */
-async function startOnce(env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+async function startOnce(
+  env: Record<string, string>,
+  stderrBeforeStop?: RegExp,
+): Promise<{ stdout: string; stderr: string }> {
   const dir = await Deno.makeTempDir();
   try {
     const inherit: Record<string, string> = {};
@@ -230,7 +233,18 @@ async function startOnce(env: Record<string, string>): Promise<{ stdout: string;
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const stderr = new Response(child.stderr).text();
+    // stderr is read as it comes, so the test can wait for a line there before stopping the proxy.
+    let stderrText = "";
+    let stderrChanged = deferred();
+    const stderr = (async () => {
+      for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
+        stderrText += text;
+        stderrChanged.resolve();
+        stderrChanged = deferred();
+      }
+      stderrChanged.resolve();
+      return stderrText;
+    })();
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let stdout = "";
     let ended = false;
@@ -242,6 +256,9 @@ async function startOnce(env: Record<string, string>): Promise<{ stdout: string;
           break;
         }
         stdout += value;
+      }
+      while (!ended && stderrBeforeStop && !stderrBeforeStop.test(stderrText)) {
+        await within(stderrChanged.promise, 30_000, `${stderrBeforeStop} on stderr`);
       }
     } finally {
       if (!ended) child.kill("SIGTERM");
@@ -266,7 +283,7 @@ Deno.test("start-up: BIND_HOST=0.0.0.0 without PROXY_API_KEYS warns on stderr", 
     FAST_API_KEY: ROUTE_KEYS.fast,
     FAST_MODEL_NAME: MODELS.fast,
     BIND_HOST: "0.0.0.0",
-  });
+  }, /WARNING: listening on 0\.0\.0\.0/);
   assert.match(stderr, /warning/i, stderr);
   assert.match(stderr, /PROXY_API_KEYS/, stderr);
   assert.match(stderr, /0\.0\.0\.0/, "the warning names the address");

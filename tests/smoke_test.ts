@@ -15,3 +15,18 @@ Deno.test("smoke: forces the model", async () => {
   assert.equal(backend.seen[0].json?.model, "forced");
   assert.equal(backend.seen[0].headers.get("authorization"), "Bearer k1");
 });
+
+Deno.test("smoke: an old .env with PROXY_UPSTREAM_CLIENT starts, with a one-line notice on stderr", async () => {
+  await using backend = fakeBackend(() => jsonResponse(completion("hi")));
+  await using proxy = await startProxy({
+    FAST_BASE_URL: backend.baseUrl,
+    FAST_MODEL_NAME: "forced",
+    PROXY_UPSTREAM_CLIENT: "fetch",
+  });
+  const notices = proxy.stderr.join("").split("\n").filter((l) => l.includes("PROXY_UPSTREAM_CLIENT"));
+  assert.equal(notices.length, 1);
+  assert.match(notices[0], /no longer used/);
+  const res = await post(`${proxy.url}/v1/chat/completions`, { model: "gpt-4", messages: [] });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+});

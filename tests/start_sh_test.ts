@@ -275,11 +275,19 @@ Deno.test("start.sh: SIGTERM lets a live stream run for PROXY_SHUTDOWN_GRACE, th
   });
 });
 
-Deno.test("start.sh: a second signal exits at once instead of waiting out the grace period", async () => {
-  await liveStream("600", async (run) => {
+Deno.test("start.sh: a second signal ends open streams with their error event and exits 130 at once", async () => {
+  await liveStream("600", async (run, reader, first) => {
     run.child.kill("SIGTERM");
     await run.waitForStderr(/shutting down/);
     run.child.kill("SIGTERM");
+    let text = first;
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    assert.match(text, /data: \{"error":\{"message":"modelpin is shutting down"/, "the stream was told, not cut");
     assert.equal(await run.exit(), 130, "exits well before the 600 s grace");
   });
 });

@@ -417,6 +417,8 @@ for (const stream of [true, false]) {
       "the request's log line",
     );
     assert.match(line, /-> fast:/);
+    // The log says what the client asked for and how it ended, even though no stream was relayed.
+    assert.match(line, stream ? / stream end=client_gone / : / json end=client_gone /);
     assert.equal(fast.seen.length, 1);
     assert.equal(smart.seen.length, 0, "no fallback attempt for a client that is gone");
   });
