@@ -40,6 +40,10 @@ export interface HostileConn {
   readHead(): Promise<HostileRequest | undefined>;
   /** Writes text (as UTF-8) or bytes, whole. */
   write(data: string | Uint8Array): Promise<void>;
+  /** Resolves when the peer sends something (kept for the next read) or closes: `"data"` or `"closed"`. */
+  activity(): Promise<"data" | "closed">;
+  /** Resolves when this side closed the connection (the backend shutting down). */
+  readonly closed: Promise<void>;
   /** Resolves once the peer (the proxy) closed or reset the connection, reading and dropping anything it sends. */
   peerClosed(): Promise<void>;
   /** Closes the connection (idempotent). */
@@ -95,17 +99,24 @@ function wrapConn(conn: Deno.Conn, index: number, requests: HostileRequest[]): H
   let buffer: Uint8Array = new Uint8Array(0);
   let closed = false;
   const chunk = new Uint8Array(64 * 1024);
-  const fill = async (): Promise<boolean> => {
-    let n: number | null;
-    try {
-      n = await conn.read(chunk);
-    } catch {
-      return false; // reset, or closed by us
-    }
-    if (n === null) return false;
-    buffer = concat(buffer, chunk.subarray(0, n));
-    return true;
-  };
+  let pending: Promise<boolean> | undefined;
+  let resolveClosed!: () => void;
+  const closedByUs = new Promise<void>((r) => resolveClosed = r);
+  // One read at a time: a waiter that lost a race leaves its read for the next reader to share.
+  const fill = (): Promise<boolean> =>
+    pending ??= (async () => {
+      let n: number | null;
+      try {
+        n = await conn.read(chunk);
+      } catch {
+        return false; // reset, or closed by us
+      } finally {
+        pending = undefined;
+      }
+      if (n === null) return false;
+      buffer = concat(buffer, chunk.subarray(0, n));
+      return true;
+    })();
   const readHead = async (): Promise<{ headBytes: Uint8Array } | undefined> => {
     let end: number;
     while ((end = indexOfSeq(buffer, CRLF2)) < 0) if (!await fill()) return undefined;
@@ -165,12 +176,18 @@ function wrapConn(conn: Deno.Conn, index: number, requests: HostileRequest[]): H
       const bytes = typeof data === "string" ? encoder.encode(data) : data;
       for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
     },
+    async activity() {
+      if (buffer.length > 0) return "data";
+      return await fill() ? "data" : "closed";
+    },
+    closed: closedByUs,
     async peerClosed() {
       while (await fill()) buffer = new Uint8Array(0);
     },
     close() {
       if (closed) return;
       closed = true;
+      resolveClosed();
       try {
         conn.close();
       } catch { /* already gone */ }
