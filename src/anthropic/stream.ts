@@ -92,7 +92,7 @@ export class AnthropicStreamTranslator {
   }
 
   /** Feeds upstream bytes; returns the Anthropic events they complete (possibly none). */
-  push(chunk: Uint8Array): Uint8Array {
+  push(chunk: Uint8Array): Uint8Array<ArrayBuffer> {
     if (this.#done || this.#failed) return new Uint8Array(0);
     this.#text += this.#decoder.decode(chunk, { stream: true });
     const { events, rest } = splitEvents(this.#text);
@@ -106,7 +106,7 @@ export class AnthropicStreamTranslator {
    * `message_stop` if the answer finished (`finish_reason` or `[DONE]` seen),
    * otherwise an error event: a `message_stop` is never made up.
    */
-  end(): Uint8Array {
+  end(): Uint8Array<ArrayBuffer> {
     if (this.#done || this.#failed) return this.#flush();
     this.#text += this.#decoder.decode();
     if (this.#text.trim() !== "") this.#event(this.#text);
@@ -118,12 +118,12 @@ export class AnthropicStreamTranslator {
   }
 
   /** An Anthropic `event: error` (type `api_error`); nothing is closed or made up before it. */
-  error(message: string): Uint8Array {
+  error(message: string): Uint8Array<ArrayBuffer> {
     if (!this.#done && !this.#failed) this.#fail(message);
     return this.#flush();
   }
 
-  #flush(): Uint8Array {
+  #flush(): Uint8Array<ArrayBuffer> {
     if (this.#out === "") return new Uint8Array(0);
     const bytes = this.#encoder.encode(this.#out);
     this.#out = "";
