@@ -287,3 +287,18 @@ Deno.test("anthropic SDK: a stream the backend breaks ends with an error event, 
   assert.ok(err instanceof Anthropic.APIError, String(err));
   assert.match(String(err.message), /api_error|broke/);
 });
+
+Deno.test("anthropic SDK: countTokens answers locally and HEAD / answers 200, neither calling the backend", async () => {
+  await using backend = fakeBackend(() => jsonResponse(completion("unused")));
+  await using proxy = await startProxy(env(backend.baseUrl));
+  const counted = await sdk(proxy.url).messages.countTokens({
+    model: "claude-sonnet-5-5",
+    system: "x".repeat(40),
+    messages: [{ role: "user", content: "y".repeat(41) }],
+  });
+  assert.deepEqual(counted, { input_tokens: 21 });
+  const head = await fetch(`${proxy.url}/`, { method: "HEAD" });
+  await head.body?.cancel();
+  assert.equal(head.status, 200);
+  assert.equal(backend.seen.length, 0);
+});
