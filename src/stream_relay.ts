@@ -33,6 +33,23 @@ export interface RelayOptions {
   onEnd: (end: StreamEnd) => void;
   /** Masks configured keys in what passes (a backend may echo one in an error event). */
   masker?: StreamKeyMasker;
+  /** Rewrites what passes (the Anthropic front door's OpenAI-to-Anthropic SSE translator). */
+  transform?: StreamTransform;
+}
+
+/**
+ * A byte-level rewriter of the relayed stream. `push` turns upstream bytes
+ * into client bytes (possibly none yet), `end` gives the closing bytes of a
+ * stream that ended well, `error` the client's error event for one that did
+ * not (instead of the OpenAI-shaped one). Keys are masked after it.
+ */
+export interface StreamTransform {
+  /** Client bytes for a chunk of upstream bytes. */
+  push(chunk: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer>;
+  /** Client bytes once upstream ended well. */
+  end(): Uint8Array<ArrayBuffer>;
+  /** The error event ending a stream that failed. */
+  error(message: string): Uint8Array<ArrayBuffer>;
 }
 
 const TAIL_BYTES = 64;
@@ -92,7 +109,9 @@ export class StreamRelay {
     this.#options = options;
     const masker = options.masker?.active ? options.masker : undefined;
     for (const chunk of options.prefetched) this.#tail = lastBytes(this.#tail, chunk, TAIL_BYTES);
-    const first = masker ? options.prefetched.map((c) => masker.push(c)) : options.prefetched;
+    const transform = options.transform;
+    const shaped = transform ? options.prefetched.map((c) => transform.push(c)) : options.prefetched;
+    const first = masker ? shaped.map((c) => masker.push(c)) : shaped;
     options.prefetched = [];
     this.stream = new ReadableStream<Uint8Array<ArrayBuffer>>({
       start: (controller) => {
@@ -132,6 +151,8 @@ export class StreamRelay {
         this.terminate("truncated");
         return;
       }
+      const closing = this.#options.transform?.end();
+      if (closing) this.#send(masker?.active ? masker.push(closing) : closing);
       const held = masker?.flush();
       if (held) this.#send(held);
       this.#finish("complete");
@@ -139,13 +160,15 @@ export class StreamRelay {
       return;
     }
     this.#tail = lastBytes(this.#tail, result.value, TAIL_BYTES);
+    const value = this.#options.transform ? this.#options.transform.push(result.value) : result.value;
+    if (value.length === 0) return this.#pull(controller); // nothing for the client yet: read on
     if (masker?.active) {
-      const out = masker.push(result.value);
+      const out = masker.push(value);
       // Nothing to send yet (a key may be starting): read on, the client is still waiting.
       if (out.length === 0) return this.#pull(controller);
       this.#send(out);
     } else {
-      this.#send(result.value);
+      this.#send(value);
     }
   }
 
@@ -164,7 +187,8 @@ export class StreamRelay {
       // Close a half-sent event first, or the error event would be glued onto it. Bytes the
       // key masker still holds (a possible key's start) are dropped, not sent.
       if (!endsEvent(this.#sent)) this.#controller.enqueue(BLANK_LINE);
-      this.#controller.enqueue(sseErrorEvent(message, code));
+      const transform = this.#options.transform;
+      this.#controller.enqueue(transform ? transform.error(message) : sseErrorEvent(message, code));
       this.#controller.close();
     } catch { /* the client is already gone */ }
     this.#options.abortUpstream();

@@ -1,0 +1,50 @@
+/** The local count_tokens estimate and the route choice for Anthropic model names. */
+
+import assert from "node:assert/strict";
+import { estimateInputTokens, TOKENS_PER_IMAGE } from "../../../src/anthropic/count_tokens.ts";
+import { AnthropicRequestError } from "../../../src/anthropic/errors.ts";
+import { anthropicRoute, parseFastModels } from "../../../src/anthropic/model_route.ts";
+
+Deno.test("count_tokens: characters / 4 over system, messages and tools, rounded up", () => {
+  const body = {
+    model: "m",
+    system: "12345678", // 8
+    messages: [
+      { role: "user", content: "abcd" }, // 4
+      { role: "assistant", content: [{ type: "tool_use", id: "t", name: "ab", input: { a: 1 } }] }, // 2 + 7
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "t", content: [{ type: "text", text: "xyz" }] }] }, // 3
+    ],
+    tools: [{ name: "ab", description: "d", input_schema: { type: "object" } }], // 2 + 1 + 17
+  };
+  assert.equal(estimateInputTokens(body), Math.ceil((8 + 4 + 9 + 3 + 20) / 4));
+});
+
+Deno.test("count_tokens: each image counts a flat amount", () => {
+  const image = { type: "image", source: { type: "base64", media_type: "image/png", data: "A".repeat(10000) } };
+  assert.equal(estimateInputTokens({ messages: [{ role: "user", content: [image, image] }] }), 2 * TOKENS_PER_IMAGE);
+});
+
+Deno.test("count_tokens: missing messages is a 400 naming the field", () => {
+  assert.throws(
+    () => estimateInputTokens({ model: "m" }),
+    (e: unknown) => e instanceof AnthropicRequestError && e.field === "messages",
+  );
+});
+
+const routes: [unknown, string[] | undefined, string][] = [
+  ["fast", undefined, "fast"],
+  ["SMART", undefined, "smart"],
+  ["Fast", undefined, "fast"],
+  ["claude-3-5-haiku-20241022", undefined, "fast"],
+  ["claude-haiku-4-5", undefined, "fast"],
+  ["claude-sonnet-4-5-20250929", undefined, "smart"],
+  ["claude-opus-4-1", undefined, "smart"],
+  [undefined, undefined, "smart"],
+  ["claude-sonnet-4-5", parseFastModels("sonnet, haiku"), "fast"],
+  ["claude-haiku-4-5", parseFastModels("mini"), "smart"],
+];
+for (const [model, patterns, want] of routes) {
+  Deno.test(`anthropic route: ${model}${patterns ? ` with [${patterns}]` : ""} goes to ${want}`, () => {
+    assert.equal(anthropicRoute(model, patterns ?? parseFastModels(undefined)), want);
+  });
+}
