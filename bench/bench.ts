@@ -17,7 +17,7 @@
  * @module
  */
 
-import { CONFIG_VARIABLES, parseConfig } from "../src/config.ts";
+import { CONFIG_VARIABLES, parseConfig } from "../src/config/config.ts";
 import { permissionFlags } from "../src/permissions.ts";
 import { REQUEST_BODY, STREAM_REQUEST_BODY } from "./fixtures.ts";
 import { autocannonGenerator, type LoadGenerator, type LoadResult, wrkGenerator } from "./load.ts";

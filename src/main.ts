@@ -5,8 +5,8 @@
  * @module
  */
 
-import { type Config, ConfigError, type ConfigSource, loadConfig, parseConfig } from "./config.ts";
-import type { FetchLike } from "./forwarder.ts";
+import { type Config, ConfigError, type ConfigSource, loadConfig, parseConfig } from "./config/config.ts";
+import type { FetchLike } from "./upstream/attempt.ts";
 import { type RunningProxy, serveProxy } from "./server.ts";
 import { VERSION } from "./version.ts";
 

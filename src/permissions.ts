@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Config, CONFIG_VARIABLES, ConfigError, loadConfig } from "./config.ts";
+import { type Config, CONFIG_VARIABLES, ConfigError, loadConfig } from "./config/config.ts";
 
 /** `host:port` as Deno's `--allow-net` spells it (IPv6 in brackets). */
 function netGrant(host: string, port: number): string {

@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { Config } from "./config.ts";
-import type { FetchLike } from "./forwarder.ts";
-import { createProxy, type Proxy } from "./handler.ts";
-import { BatchedLog, type LineSink } from "./request_log.ts";
+import type { Config } from "./config/config.ts";
+import type { FetchLike } from "./upstream/attempt.ts";
+import { createProxy, type Proxy } from "./proxy/handler.ts";
+import { BatchedLog, type LineSink } from "./proxy/request_log.ts";
 
 /** What a running proxy server depends on. */
 export interface ServeOptions {

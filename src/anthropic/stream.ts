@@ -13,7 +13,7 @@
  * @module
  */
 
-import { splitEvents } from "../sse.ts";
+import { splitEvents } from "../stream/sse.ts";
 import { anthropicErrorEvent } from "./errors.ts";
 import { type IdMaker, messageId, randomId } from "./ids.ts";
 import type { AnswerContext } from "./response.ts";

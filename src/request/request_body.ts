@@ -1,0 +1,102 @@
+/**
+ * Reading and validating a client's request body, and forcing its model.
+ *
+ * @module
+ */
+
+import { ProxyError } from "../proxy/errors.ts";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A byte limit as a person reads it: bytes under 1 MB, else MB with up to two decimals. */
+export function formatLimit(bytes: number): string {
+  return bytes < 1048576 ? `${bytes} bytes` : `${+(bytes / 1048576).toFixed(2)} MB`;
+}
+
+function tooLarge(maxBytes: number): ProxyError {
+  return new ProxyError(
+    413,
+    "invalid_request_error",
+    "request_too_large",
+    `request body is larger than PROXY_MAX_BODY_MB (${formatLimit(maxBytes)})`,
+  );
+}
+
+/**
+ * Reads the whole body, refusing (413) as soon as it passes `maxBytes`, so a
+ * huge upload is neither buffered nor forwarded.
+ */
+export async function readBody(req: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  if (req.body === null) return new Uint8Array(0);
+  if (declared !== null) {
+    const body = await req.bytes();
+    if (body.length > maxBytes) throw tooLarge(maxBytes);
+    return body;
+  }
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > maxBytes) {
+      reader.cancel().catch(() => {});
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** A JSON request body: its text (rewritten later) and its parsed object. */
+export interface JsonBody {
+  /** The body as the client sent it. */
+  text: string;
+  /** The parsed object, read for `model` and `stream`. */
+  value: Record<string, unknown>;
+}
+
+/** Parses a JSON endpoint's body: it must be UTF-8 JSON holding an object. */
+export function parseJsonObject(body: Uint8Array<ArrayBuffer>): JsonBody {
+  if (body.length === 0) {
+    throw new ProxyError(400, "invalid_request_error", "empty_body", "request body is empty; send a JSON object");
+  }
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw new ProxyError(400, "invalid_request_error", "invalid_utf8", "request body is not valid UTF-8");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ProxyError(
+      400,
+      "invalid_request_error",
+      "invalid_json",
+      `request body is not valid JSON: ${(err as Error).message}`,
+    );
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ProxyError(
+      400,
+      "invalid_request_error",
+      "invalid_body",
+      `request body must be a JSON object, got ${
+        Array.isArray(value) ? "an array" : value === null ? "null" : typeof value
+      }`,
+    );
+  }
+  return { text, value: value as Record<string, unknown> };
+}

@@ -1,0 +1,251 @@
+/**
+ * One upstream attempt: send the request, wait (within PROXY_TIMEOUT) for the
+ * backend's first real answer, and classify the outcome. Nothing reaches the
+ * client here, so the caller can still fall back.
+ *
+ * @module
+ */
+
+import type { Outcome } from "../proxy/fallback.ts";
+import { ChunkReader, type ChunkResult, type ChunkSource } from "./chunk_reader.ts";
+import { FirstEventScanner } from "../stream/sse.ts";
+import { type BoundedRead, decodedBody, MAX_BUFFERED_ANSWER_BYTES, readBounded } from "./upstream_body.ts";
+
+/** The `fetch` shape an attempt calls: Deno's `fetch`, or the demo backend's. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+/** What to send upstream. */
+export interface UpstreamRequest {
+  /** Full upstream URL. */
+  url: string;
+  /** HTTP method. */
+  method: string;
+  /** Headers, key included. */
+  headers: Headers;
+  /** Body bytes or text, already rewritten for this route. */
+  body: BodyInit | null;
+  /** True when the client asked for an SSE stream. */
+  wantStream: boolean;
+}
+
+/**
+ * The result of one attempt: its outcome and what to answer the client with.
+ * Only a successful attempt may hold an open upstream body (a reader, or the
+ * rest of a large answer); a failed one has its body read whole or cancelled.
+ */
+export interface Attempt {
+  /** How the attempt ended. */
+  outcome: Outcome;
+  /** The upstream response, for `response` and `bad_stream` outcomes (its body is read through the fields below). */
+  response?: Response;
+  /** The whole body, decoded, for JSON and error answers of bounded size. */
+  body?: Uint8Array<ArrayBuffer>;
+  /** Any other successful body, decoded: its first chunks (if read) and the reader holding the rest. */
+  rest?: { head: Uint8Array<ArrayBuffer>[]; reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>> };
+  /** True when the body was decoded, so upstream length and encoding no longer describe it. */
+  decoded?: boolean;
+  /** For SSE: the chunks read up to and including the first event. */
+  prefetched?: Uint8Array<ArrayBuffer>[];
+  /** For SSE: the reader holding the rest of the stream. */
+  reader?: ChunkSource;
+  /** The first event's error message, for `bad_stream`. */
+  streamError?: string;
+  /** Aborts the upstream request (used when the client leaves mid-stream). */
+  abort: () => void;
+}
+
+/** What an attempt depends on. */
+export interface AttemptContext {
+  /** The fetch to use (the real one, or the demo backend's). */
+  fetch: FetchLike;
+  /** PROXY_TIMEOUT in ms; 0 = none. */
+  timeoutMs: number;
+  /** Fires when the client disconnects. */
+  clientSignal: AbortSignal;
+  /** The HTTP client pool for real upstreams. */
+  client?: Deno.HttpClient;
+  /** Aborts of the attempts waiting on a first answer, so shutdown can end them. */
+  inflight?: Set<() => void>;
+}
+
+// A first event larger than this is passed on unjudged instead of held back.
+const MAX_FIRST_EVENT_BYTES = 256 * 1024;
+
+// SSE is recognised by its media type only; `text/event-stream; charset=utf-8` included.
+function isEventStream(contentType: string | null): boolean {
+  return contentType !== null && contentType.toLowerCase().startsWith("text/event-stream");
+}
+
+function isJson(contentType: string | null): boolean {
+  return contentType !== null && contentType.toLowerCase().includes("json");
+}
+
+/** A failure to relay what the backend sent, with the code and message the client gets. */
+function badResponse(code: string, message: string, abort: () => void): Attempt {
+  return { outcome: { kind: "bad_response", code, message }, abort };
+}
+
+/** Sends one request upstream and waits for its first real answer. */
+export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext): Promise<Attempt> {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  if (ctx.clientSignal.aborted) return { outcome: { kind: "client_gone" }, abort };
+  ctx.clientSignal.addEventListener("abort", abort, { once: true });
+  ctx.inflight?.add(abort);
+  let timedOut = false;
+  const timer = ctx.timeoutMs > 0
+    ? setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, ctx.timeoutMs)
+    : undefined;
+  const failed = (): Attempt => ({
+    outcome: ctx.clientSignal.aborted
+      ? { kind: "client_gone" }
+      : timedOut
+      ? { kind: "timeout" }
+      : { kind: "connect_error" },
+    abort,
+  });
+
+  try {
+    let res: Response;
+    try {
+      res = await ctx.fetch(req.url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        signal: controller.signal,
+        redirect: "manual",
+        // @ts-ignore: `client` is Deno's extension to RequestInit.
+        client: ctx.client,
+      });
+    } catch {
+      return failed();
+    }
+    return await classify(res, req.wantStream, abort, failed);
+  } finally {
+    clearTimeout(timer);
+    ctx.inflight?.delete(abort);
+  }
+}
+
+/** Turns the backend's answer into an attempt: status and encoding checked, body read as far as judging needs. */
+async function classify(
+  res: Response,
+  wantStream: boolean,
+  abort: () => void,
+  failed: () => Attempt,
+): Promise<Attempt> {
+  const status = res.status;
+  // fetch hands over what a Response could not carry (101 to a POST, 999): the client gets a 502 naming it.
+  if (status < 200 || status > 599) {
+    await res.body?.cancel().catch(() => {});
+    return badResponse(
+      "upstream_bad_status",
+      `backend answered with status ${status}, which modelpin cannot relay`,
+      abort,
+    );
+  }
+  if (status >= 300 && status < 400) {
+    await res.body?.cancel().catch(() => {});
+    return { outcome: { kind: "redirect", status }, response: res, abort };
+  }
+  let body: ReadableStream<Uint8Array<ArrayBuffer>> | null;
+  let decoded: boolean;
+  try {
+    ({ body, decoded } = decodedBody(res));
+  } catch (err) {
+    await res.body?.cancel().catch(() => {});
+    return badResponse("upstream_bad_encoding", (err as Error).message, abort);
+  }
+  const contentType = res.headers.get("content-type");
+  if (status === 200 && isEventStream(contentType) && body) {
+    return await readFirstEvent(res, body, abort, failed);
+  }
+  const read = async (): Promise<BoundedRead | undefined> => {
+    try {
+      return body ? await readBounded(body, MAX_BUFFERED_ANSWER_BYTES) : { whole: true, bytes: new Uint8Array(0) };
+    } catch {
+      return undefined; // cut off, or not decodable after all
+    }
+  };
+  if (status === 200 && wantStream) {
+    // A stream was asked for and this is not one: a misbehaving backend, not an answer.
+    const got = await read();
+    if (got === undefined) return failed();
+    if (!got.whole) got.reader.cancel().catch(() => {});
+    return {
+      outcome: { kind: "bad_stream" },
+      response: res,
+      body: got.whole ? got.bytes : undefined,
+      abort,
+      streamError: "the backend answered a stream request without SSE",
+    };
+  }
+  if (status >= 400 || isJson(contentType)) {
+    // Read whole, within the timeout: the first-answer guarantee covers the body too.
+    const got = await read();
+    if (got === undefined) return failed();
+    if (got.whole) return { outcome: { kind: "response", status }, response: res, body: got.bytes, decoded, abort };
+    if (status >= 400) {
+      got.reader.cancel().catch(() => {});
+      return badResponse(
+        "upstream_answer_too_large",
+        `backend sent an error body larger than ${MAX_BUFFERED_ANSWER_BYTES / 1048576} MiB`,
+        abort,
+      );
+    }
+    // A large answer streams through rather than being held.
+    return { outcome: { kind: "response", status }, response: res, rest: got, decoded, abort };
+  }
+  const rest = body ? { head: [], reader: body.getReader() } : undefined;
+  return { outcome: { kind: "response", status }, response: res, rest, decoded, abort };
+}
+
+async function readFirstEvent(
+  res: Response,
+  body: ReadableStream<Uint8Array<ArrayBuffer>>,
+  abort: () => void,
+  failed: () => Attempt,
+): Promise<Attempt> {
+  const reader = new ChunkReader(body);
+  const scanner = new FirstEventScanner();
+  const prefetched: Uint8Array<ArrayBuffer>[] = [];
+  let prefetchedBytes = 0;
+  for (;;) {
+    let result: ChunkResult;
+    try {
+      result = await reader.read();
+    } catch {
+      return failed();
+    }
+    if (result.done) {
+      // Ended before any real event: nothing was generated, so it is the route's failure.
+      return {
+        outcome: { kind: "bad_stream" },
+        response: res,
+        abort,
+        streamError: "the backend's stream ended before its first event",
+      };
+    }
+    prefetched.push(result.value);
+    prefetchedBytes += result.value.length;
+    const verdict = scanner.push(result.value);
+    if (verdict === undefined) {
+      // Not SSE as we know it (no event boundary yet): pass it on rather than hold it.
+      if (prefetchedBytes <= MAX_FIRST_EVENT_BYTES) continue;
+      return { outcome: { kind: "response", status: 200 }, response: res, prefetched, reader, abort };
+    }
+    if (verdict.isError) {
+      reader.cancel().catch(() => {});
+      return {
+        outcome: { kind: "bad_stream" },
+        response: res,
+        abort,
+        streamError: verdict.message ?? "the backend's stream began with an error event",
+      };
+    }
+    return { outcome: { kind: "response", status: 200 }, response: res, prefetched, reader, abort };
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * An upstream body as the client may read it: decoded when the backend
+ * compressed it unasked, read whole only up to a bound, and with configured
+ * keys masked wherever it ends up.
+ *
+ * @module
+ */
+
+import { StreamKeyMasker } from "../security/secrets.ts";
+
+/**
+ * The largest answer held in memory whole (JSON answers and error bodies).
+ * A larger successful answer streams through instead of being held.
+ */
+export const MAX_BUFFERED_ANSWER_BYTES = 16 * 1024 * 1024;
+
+// A gzip member can inflate about 1,000-fold, and DecompressionStream inflates
+// each input chunk in one go: 64 KiB in could be 64 MiB out at once. Feeding it
+// small pieces bounds every chunk it produces to about 0.5 MiB.
+const INFLATE_PIECE_BYTES = 512;
+
+/** Encodings modelpin decodes; the names are those of `DecompressionStream`. */
+const DECODERS: Record<string, CompressionFormat> = { gzip: "gzip", "x-gzip": "gzip", deflate: "deflate" };
+
+/** Thrown when the backend used a content-encoding modelpin cannot decode. */
+export class UnknownEncodingError extends Error {
+  /** The encoding as the backend named it. */
+  readonly encoding: string;
+
+  /** Names the encoding. */
+  constructor(encoding: string) {
+    super(`the backend sent a body in content-encoding "${encoding}", which modelpin cannot decode`);
+    this.name = "UnknownEncodingError";
+    this.encoding = encoding;
+  }
+}
+
+function rechunk(size: number): TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>> {
+  return new TransformStream({
+    transform(chunk, controller) {
+      for (let at = 0; at < chunk.length; at += size) controller.enqueue(chunk.subarray(at, at + size));
+    },
+  });
+}
+
+/**
+ * The body with any content-encoding undone. modelpin asks backends for
+ * `identity`; `fetch` then passes a body compressed anyway as it came, so a
+ * client would get unreadable bytes and key masking would see nothing.
+ * Returns whether it decoded, since the length then changes.
+ */
+export function decodedBody(
+  res: Response,
+): { body: ReadableStream<Uint8Array<ArrayBuffer>> | null; decoded: boolean } {
+  const encoding = res.headers.get("content-encoding")?.trim().toLowerCase();
+  if (!encoding || encoding === "identity" || res.body === null) return { body: res.body, decoded: false };
+  const format = DECODERS[encoding];
+  if (format === undefined) throw new UnknownEncodingError(encoding);
+  const body = res.body.pipeThrough(rechunk(INFLATE_PIECE_BYTES)).pipeThrough(
+    new DecompressionStream(format) as unknown as TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>>,
+  );
+  return { body, decoded: true };
+}
+
+/** A body read up to a bound: whole, or its first chunks and the reader holding the rest. */
+export type BoundedRead =
+  | { whole: true; bytes: Uint8Array<ArrayBuffer> }
+  | { whole: false; head: Uint8Array<ArrayBuffer>[]; reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>> };
+
+/** Reads `body` whole if it fits in `limit` bytes; otherwise stops and hands back what it read. */
+export async function readBounded(body: ReadableStream<Uint8Array<ArrayBuffer>>, limit: number): Promise<BoundedRead> {
+  const reader = body.getReader();
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    if (size > limit) return { whole: false, head: chunks, reader };
+  }
+  if (chunks.length === 1) return { whole: true, bytes: chunks[0] };
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return { whole: true, bytes };
+}
+
+/**
+ * A stream of `head` then the rest of `reader`, pulled only as the client
+ * reads, with keys masked across chunk boundaries when there are any.
+ */
+export function passThrough(
+  head: Uint8Array<ArrayBuffer>[],
+  reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>,
+  keys: readonly Uint8Array[],
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  const masker = keys.length > 0 ? new StreamKeyMasker(keys) : undefined;
+  const pending = [...head];
+  return new ReadableStream<Uint8Array<ArrayBuffer>>({
+    async pull(controller) {
+      for (;;) {
+        const next = pending.shift() ?? await nextChunk(reader);
+        if (next === undefined) {
+          const held = masker?.flush();
+          if (held) controller.enqueue(held);
+          controller.close();
+          return;
+        }
+        const out = masker ? masker.push(next) : next;
+        if (out.length === 0) continue; // all held back: a key may be starting
+        controller.enqueue(out);
+        return;
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+}
+
+async function nextChunk(
+  reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const { done, value } = await reader.read();
+  return done ? undefined : value;
+}
