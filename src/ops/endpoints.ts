@@ -41,6 +41,11 @@ function unauthorized(): ProxyError {
   );
 }
 
+/** Whether `path` is an operations endpoint (not counted as a request in the metrics or the recent list). */
+export function isOpsPath(path: string): boolean {
+  return path === "/" || path === "/metrics" || path === STATUS_JSON_PATH || path === "/health";
+}
+
 /** Whether an Accept header names text/html (as browsers send), not merely `*` wildcards. */
 export function wantsHtml(accept: string | null): boolean {
   return accept !== null && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept);

@@ -27,6 +27,30 @@ export function metricReason(reason: string): FallbackReason {
   return "connect_error";
 }
 
+/** What a failed attempt said, for the status page's "last error" (mask it before showing it). */
+export function describeFailure(
+  reason: string,
+  attempt: { outcome: { kind: string }; response?: Response; body?: Uint8Array; streamError?: string },
+): string {
+  if (attempt.streamError) return attempt.streamError;
+  if (attempt.outcome.kind === "timeout") return "no answer within PROXY_TIMEOUT";
+  if (attempt.outcome.kind === "connect_error") return "could not connect to the backend";
+  const status = attempt.response?.status;
+  let said = "";
+  if (attempt.body && attempt.body.length > 0) {
+    const text = new TextDecoder().decode(attempt.body.subarray(0, 2048));
+    try {
+      const message = JSON.parse(text)?.error?.message;
+      said = typeof message === "string" ? message : text;
+    } catch {
+      said = text;
+    }
+  }
+  said = said.replace(/\s+/g, " ").trim();
+  if (said.length > 200) said = said.slice(0, 200) + "…";
+  return status ? `HTTP ${status}${said ? `: ${said}` : ""}` : reason;
+}
+
 /** What the instruments need to know about a route. */
 export interface RouteInfo {
   /** "fast" or "smart". */

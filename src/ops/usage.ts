@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ChunkSource } from "../chunk_reader.ts";
+
 /** Tokens of one answer. */
 export interface Usage {
   /** Prompt (input) tokens. */
@@ -152,4 +154,16 @@ export class StreamUsageScanner {
     const found = usageFromJson(bytes, start, end);
     if (found) this.usage = found;
   }
+}
+
+/** A chunk source that shows every chunk to `scanner` as it passes (no copy, no delay). */
+export function tapUsage(source: ChunkSource, scanner: StreamUsageScanner): ChunkSource {
+  return {
+    read: async () => {
+      const result = await source.read();
+      if (!result.done) scanner.push(result.value);
+      return result;
+    },
+    cancel: () => source.cancel(),
+  };
 }
