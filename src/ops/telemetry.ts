@@ -8,7 +8,7 @@
 
 import { VERSION } from "../version.ts";
 import type { LogEntry } from "../request_log.ts";
-import { Counter, type CounterChild, Gauge, Histogram, type HistogramChild, Registry } from "./metrics.ts";
+import { Counter, CounterChild, Gauge, Histogram, HistogramChild, Registry } from "./metrics.ts";
 import { RecentRequests } from "./recent.ts";
 import type { Usage } from "./usage.ts";
 
@@ -178,17 +178,18 @@ export class Telemetry {
         ["route"],
       ),
     );
-    const instruments = (info: RouteInfo): RouteInstruments => ({
+    const instruments = (info: RouteInfo, real = true): RouteInstruments => ({
       info,
       stats: new RouteStats(),
       byCode: new Map(),
       duration: { json: duration.labels(info.name, "false"), stream: duration.labels(info.name, "true") },
-      firstByte: firstByte.labels(info.name),
-      tokensIn: tokens.labels(info.name, info.model, "input"),
-      tokensOut: tokens.labels(info.name, info.model, "output"),
+      // No route means no backend: no first byte and no tokens, so no empty series for them.
+      firstByte: real ? firstByte.labels(info.name) : new HistogramChild([]),
+      tokensIn: real ? tokens.labels(info.name, info.model, "input") : new CounterChild(),
+      tokensOut: real ? tokens.labels(info.name, info.model, "output") : new CounterChild(),
     });
     for (const info of options.routes) this.#routes.set(info.name, instruments(info));
-    this.#none = instruments({ name: "none", host: "", model: "", cooling: () => false });
+    this.#none = instruments({ name: "none", host: "", model: "", cooling: () => false }, false);
     this.#registerGauges(options);
   }
 
