@@ -1,0 +1,278 @@
+/**
+ * `modelpin doctor`: is this configuration usable? Validates it with
+ * start-up's own messages, then probes each distinct backend (reachable, key
+ * accepted, forced model listed) and, with `--live`, sends one tiny chat
+ * completion per route. One line per check, never a key.
+ *
+ * @module
+ */
+
+import { type Config, ConfigError, type ConfigSource, loadConfig, parseConfig, type RouteConfig } from "../config.ts";
+import { maskableKeys, maskKeys } from "../secrets.ts";
+import { stitchUrl, upstreamTarget } from "../upstream_url.ts";
+
+/** A check's verdict. */
+export type Verdict = "OK" | "WARN" | "FAIL" | "SKIP";
+
+/** One printed check. */
+export interface CheckLine {
+  /** The verdict. */
+  verdict: Verdict;
+  /** Which routes the check concerns ("fast", "smart", "fast+smart"). */
+  subject: string;
+  /** What was found, and for WARN/FAIL what to do. */
+  text: string;
+}
+
+/** What the doctor needs; everything is injectable for tests. */
+export interface DoctorOptions {
+  /** Configuration values; by default this process's environment over `./.env`. */
+  source?: ConfigSource;
+  /** Also send one `max_tokens: 1` chat completion per route (costs tokens). */
+  live?: boolean;
+  /** Receives output text. */
+  stdout: (text: string) => void;
+  /** Receives the configuration error. */
+  stderr: (text: string) => void;
+  /** Per-request timeout in ms (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** Exit codes: usable, a backend check failed, invalid configuration. */
+export const DOCTOR_EXIT = { ok: 0, backendFailed: 1, invalidConfig: 2 } as const;
+
+/** One backend (base URL and key) and the routes that use it. */
+interface Backend {
+  base: URL;
+  key: string;
+  routes: RouteConfig[];
+  subject: string;
+}
+
+/** The distinct backends of a configuration. */
+export function distinctBackends(config: Config): Backend[] {
+  const out = new Map<string, Backend>();
+  for (const route of [config.fast, config.smart]) {
+    if (!route.baseUrl) continue;
+    const id = `${route.baseUrl.href}\u0000${route.apiKey}`;
+    const known = out.get(id);
+    if (known) known.routes.push(route);
+    else out.set(id, { base: route.baseUrl, key: route.apiKey, routes: [route], subject: "" });
+  }
+  for (const b of out.values()) b.subject = b.routes.map((r) => r.name).join("+");
+  return [...out.values()];
+}
+
+/** The variable a route's setting comes from, for "what to do" advice. */
+function variable(routes: RouteConfig[], setting: "BASE_URL" | "API_KEY" | "MODEL_NAME"): string {
+  return routes.map((r) => `${r.name.toUpperCase()}_${setting}`).join(" / ");
+}
+
+/** Why a fetch threw, in words a person can act on. */
+export function connectProblem(err: unknown, timedOut: boolean, base: URL, timeoutMs: number): string {
+  const where = `${base.hostname}:${base.port || (base.protocol === "https:" ? 443 : 80)}`;
+  if (timedOut) return `no answer from ${where} within ${timeoutMs / 1000} s: check the host and port, and firewalls`;
+  const text = String((err as { cause?: unknown })?.cause ?? "") + " " + String(err);
+  if (/dns|lookup|resolve|name or service|no address/i.test(text)) {
+    return `DNS: cannot resolve ${base.hostname}: check the host name`;
+  }
+  if (/refused/i.test(text)) return `connection refused by ${where}: is the server running on that port?`;
+  if (/certificate|tls|ssl|handshake/i.test(text)) {
+    return `TLS failed with ${where}: check https:// vs http:// and the server's certificate`;
+  }
+  if (/reset|closed|broken pipe|eof/i.test(text)) return `${where} closed the connection: is it an HTTP(S) server?`;
+  return `could not connect to ${where}`;
+}
+
+/** A fetch with a timeout that never follows redirects (the key must stay on its host). */
+async function probe(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<{ res: Response; body: string; ms: number } | { error: unknown; timedOut: boolean }> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const started = performance.now();
+  try {
+    const res = await fetch(url, { ...init, redirect: "manual", signal: controller.signal });
+    const body = await res.text();
+    return { res, body, ms: performance.now() - started };
+  } catch (error) {
+    return { error, timedOut };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The backend's own error message from an error body, cut short (masked by the caller). */
+export function errorSnippet(body: string): string {
+  let text = body;
+  try {
+    const parsed = JSON.parse(body);
+    const message = parsed?.error?.message ?? parsed?.message ?? parsed?.error ?? parsed?.detail;
+    if (typeof message === "string") text = message;
+  } catch { /* not JSON: the raw text */ }
+  text = text.replace(/\s+/g, " ").trim();
+  return text.length > 160 ? text.slice(0, 160) + "…" : text;
+}
+
+/** The ids a `GET /models` answer lists (OpenAI's `data[].id`), or undefined when it is not such a list. */
+export function listedModels(body: string): string[] | undefined {
+  try {
+    const parsed = JSON.parse(body);
+    const data = Array.isArray(parsed?.data) ? parsed.data : Array.isArray(parsed?.models) ? parsed.models : undefined;
+    if (!data) return undefined;
+    return data.map((m: { id?: unknown; name?: unknown }) => String(m?.id ?? m?.name ?? "")).filter((s: string) => s);
+  } catch {
+    return undefined;
+  }
+}
+
+function authHeaders(key: string): Record<string, string> {
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
+/** Checks one backend: reachable, key accepted, each route's model listed. */
+async function checkBackend(
+  b: Backend,
+  timeoutMs: number,
+  mask: (s: string) => string,
+): Promise<{ lines: CheckLine[]; reachable: boolean }> {
+  const lines: CheckLine[] = [];
+  const add = (verdict: Verdict, text: string, subject = b.subject) => lines.push({ verdict, subject, text });
+  const url = stitchUrl(upstreamTarget(b.base), "/v1/models", "");
+  const got = await probe(url, { headers: authHeaders(b.key) }, timeoutMs);
+  if ("error" in got) {
+    add("FAIL", `${b.base.host} unreachable: ${connectProblem(got.error, got.timedOut, b.base, timeoutMs)}`);
+    add("SKIP", "key and model not checked: the backend is unreachable");
+    return { lines, reachable: false };
+  }
+  const { res, body, ms } = got;
+  const via = b.base.protocol === "https:" ? "DNS, TCP and TLS ok" : "DNS and TCP ok";
+  add("OK", `${b.base.host} reachable (${via}, answered in ${ms.toFixed(0)} ms)`);
+  const status = res.status;
+  if (status === 401 || status === 403) {
+    const said = errorSnippet(body);
+    add("FAIL", `key rejected (HTTP ${status}${said ? `: ${mask(said)}` : ""}): set ${variable(b.routes, "API_KEY")}`);
+    add("SKIP", "model not checked: the key was rejected");
+    return { lines, reachable: true };
+  }
+  if (status >= 300 && status < 400) {
+    add(
+      "FAIL",
+      `GET /models answered a redirect (HTTP ${status}); modelpin never follows redirects: set ${
+        variable(b.routes, "BASE_URL")
+      } to the final URL`,
+    );
+    return { lines, reachable: true };
+  }
+  if (status >= 500) {
+    add("FAIL", `the backend fails (HTTP ${status} on GET /models): it is up but broken; try again later`);
+    return { lines, reachable: true };
+  }
+  if (status >= 400) {
+    add("WARN", `key not verified: GET /models answered HTTP ${status} (this backend may not list models)`);
+    add("SKIP", "model not checked: the backend does not list models");
+    return { lines, reachable: true };
+  }
+  add("OK", b.key ? "key accepted" : "no key set, and the backend does not ask for one");
+  const models = listedModels(body);
+  for (const route of b.routes) {
+    if (!models) add("WARN", `model not checked: GET /models did not answer a model list`, route.name);
+    else if (models.includes(route.model)) add("OK", `model ${route.model} is listed`, route.name);
+    else {
+      add(
+        "WARN",
+        `model ${route.model} is not among the ${models.length} models the backend lists: check ${
+          variable([route], "MODEL_NAME")
+        } (some backends do not list every model; --live tries it)`,
+        route.name,
+      );
+    }
+  }
+  return { lines, reachable: true };
+}
+
+/** Sends one `max_tokens: 1` chat completion on a route. */
+async function checkLive(route: RouteConfig, timeoutMs: number, mask: (s: string) => string): Promise<CheckLine> {
+  const url = stitchUrl(upstreamTarget(route.baseUrl!), "/v1/chat/completions", "");
+  const body = JSON.stringify({ model: route.model, messages: [{ role: "user", content: "Say OK." }], max_tokens: 1 });
+  const got = await probe(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...authHeaders(route.apiKey) },
+    body,
+  }, timeoutMs);
+  const subject = route.name;
+  if ("error" in got) {
+    return {
+      verdict: "FAIL",
+      subject,
+      text: `live chat completion failed: ${connectProblem(got.error, got.timedOut, route.baseUrl!, timeoutMs)}`,
+    };
+  }
+  if (got.res.status === 200) {
+    return { verdict: "OK", subject, text: `live chat completion answered in ${got.ms.toFixed(0)} ms` };
+  }
+  const said = errorSnippet(got.body);
+  const hint = got.res.status === 404 || got.res.status === 400
+    ? `check ${variable([route], "MODEL_NAME")} and ${variable([route], "BASE_URL")}`
+    : got.res.status === 401 || got.res.status === 403
+    ? `set ${variable([route], "API_KEY")}`
+    : "see the backend's message";
+  return {
+    verdict: "FAIL",
+    subject,
+    text: `live chat completion answered HTTP ${got.res.status}${said ? ` (${mask(said)})` : ""}: ${hint}`,
+  };
+}
+
+/** Formats one check as its printed line. */
+export function formatCheck(line: CheckLine): string {
+  return `${line.verdict.padEnd(4)}  ${line.subject.padEnd(10)}  ${line.text}`;
+}
+
+/** Runs the doctor; returns the exit code (0 usable, 1 a backend check failed, 2 invalid configuration). */
+export async function runDoctor(options: DoctorOptions): Promise<number> {
+  let config: Config;
+  try {
+    config = options.source ? parseConfig(options.source) : loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    options.stderr(`modelpin: ${err.message}\nSee README.md#configuration. Nothing was checked.\n`);
+    return DOCTOR_EXIT.invalidConfig;
+  }
+  const keys = maskableKeys([config.fast.apiKey, config.smart.apiKey, ...config.proxyApiKeys]);
+  const mask = (s: string) => maskKeys(s, keys);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const print = (l: CheckLine) => options.stdout(formatCheck(l) + "\n");
+  print({ verdict: "OK", subject: "config", text: "configuration is valid" });
+  if (config.demo) {
+    print({ verdict: "OK", subject: "config", text: "demo mode: no backend is configured, nothing to probe" });
+    return DOCTOR_EXIT.ok;
+  }
+  let failed = false;
+  for (const backend of distinctBackends(config)) {
+    const { lines, reachable } = await checkBackend(backend, timeoutMs, mask);
+    for (const l of lines) print(l);
+    failed ||= lines.some((l) => l.verdict === "FAIL");
+    if (!options.live) continue;
+    for (const route of backend.routes) {
+      if (!reachable) {
+        print({ verdict: "SKIP", subject: route.name, text: "live chat completion not tried: unreachable" });
+        continue;
+      }
+      const live = await checkLive(route, timeoutMs, mask);
+      print(live);
+      failed ||= live.verdict === "FAIL";
+    }
+  }
+  const verdict = failed
+    ? "some checks FAILED: fix the lines marked FAIL above, then run the doctor again"
+    : "usable" + (options.live ? "" : " (run with --live to send one tiny chat completion per route)");
+  options.stdout(`\nmodelpin doctor: ${verdict}\n`);
+  return failed ? DOCTOR_EXIT.backendFailed : DOCTOR_EXIT.ok;
+}

@@ -1,0 +1,68 @@
+/** Unit tests of the JSON request log line (PROXY_LOG=json). */
+
+import assert from "node:assert/strict";
+import { formatLogJson } from "../../../src/ops/log_json.ts";
+
+const NOW = new Date("2026-11-26T10:00:00.000Z");
+
+Deno.test("log json: one object with typed fields", () => {
+  const line = formatLogJson({
+    method: "POST",
+    path: "/v1/chat/completions",
+    requested: "gpt-4",
+    route: "smart",
+    model: "m-smart",
+    status: 200,
+    ms: 613.24,
+    stream: true,
+    end: "complete",
+    fallback: "status_503",
+  }, NOW);
+  assert.deepEqual(JSON.parse(line), {
+    time: "2026-11-26T10:00:00.000Z",
+    method: "POST",
+    path: "/v1/chat/completions",
+    requested_model: "gpt-4",
+    route: "smart",
+    model: "m-smart",
+    status: 200,
+    ms: 613.2,
+    stream: true,
+    end: "complete",
+    fallback: "status_503",
+  });
+});
+
+Deno.test("log json: missing facts are null, never absent or '-'", () => {
+  const o = JSON.parse(formatLogJson({ method: "GET", path: "/nope", status: 404, ms: 0.2, stream: false }, NOW));
+  assert.equal(o.requested_model, null);
+  assert.equal(o.route, null);
+  assert.equal(o.model, null);
+  assert.equal(o.end, null);
+  assert.equal(o.fallback, null);
+  assert.equal(typeof o.status, "number");
+  assert.equal(typeof o.ms, "number");
+  assert.equal(o.stream, false);
+});
+
+Deno.test("log json: a hostile model name stays inside one line and one string", () => {
+  const evil = 'x"}\n{"status":200\u2028\u0000';
+  const line = formatLogJson(
+    { method: "POST", path: "/v1/x", requested: evil, status: 400, ms: 1, stream: false },
+    NOW,
+  );
+  assert.ok(!/[\n\r\u2028\u2029]/.test(line), line);
+  assert.equal(JSON.parse(line).requested_model, evil);
+  assert.equal(JSON.parse(line).status, 400);
+});
+
+Deno.test("log json: a non-string model is null and a long one is cut", () => {
+  const o = JSON.parse(
+    formatLogJson({ method: "POST", path: "/", requested: { a: 1 }, status: 1, ms: 1, stream: false }),
+  );
+  assert.equal(o.requested_model, null);
+  const long = JSON.parse(
+    formatLogJson({ method: "P", path: "/", requested: "m".repeat(999), status: 1, ms: 1, stream: false }),
+  );
+  assert.ok(long.requested_model.length <= 201);
+});
