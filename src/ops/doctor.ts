@@ -7,9 +7,9 @@
  * @module
  */
 
-import { type Config, ConfigError, type ConfigSource, loadConfig, parseConfig, type RouteConfig } from "../config.ts";
-import { maskableKeys, maskKeys } from "../secrets.ts";
-import { stitchUrl, upstreamTarget } from "../upstream_url.ts";
+import { type Config, ConfigError, type ConfigSource, loadConfig, parseConfig, type RouteConfig } from "../config/config.ts";
+import { maskableKeys, maskKeys } from "../security/secrets.ts";
+import { stitchUrl, upstreamTarget } from "../upstream/upstream_url.ts";
 
 /** A check's verdict. */
 export type Verdict = "OK" | "WARN" | "FAIL" | "SKIP";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ChunkSource } from "../chunk_reader.ts";
+import type { ChunkSource } from "../upstream/chunk_reader.ts";
 
 /** Tokens of one answer. */
 export interface Usage {

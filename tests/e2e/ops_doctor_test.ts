@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { fakeBackend, jsonResponse } from "../support/fake_backend.ts";
 import { closedPort } from "../support/wire.ts";
 import { runDoctor } from "../../src/ops/doctor.ts";
-import { parseConfig } from "../../src/config.ts";
+import { parseConfig } from "../../src/config/config.ts";
 import { permissionFlags } from "../../src/permissions.ts";
 
 const KEY = "sk-backend-key-0123456789";

@@ -1,7 +1,7 @@
 /** Unit tests of the doctor's pure helpers (the verdicts are tested against real backends in e2e). */
 
 import assert from "node:assert/strict";
-import { parseConfig } from "../../../src/config.ts";
+import { parseConfig } from "../../../src/config/config.ts";
 import { connectProblem, distinctBackends, errorSnippet, listedModels } from "../../../src/ops/doctor.ts";
 
 Deno.test("doctor: routes on the same base URL and key are one backend", () => {

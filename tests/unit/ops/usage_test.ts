@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { StreamUsageScanner, tapUsage, usageFromJson } from "../../../src/ops/usage.ts";
-import type { ChunkResult } from "../../../src/chunk_reader.ts";
+import type { ChunkResult } from "../../../src/upstream/chunk_reader.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
