@@ -7,7 +7,14 @@
  * @module
  */
 
-import { type Config, ConfigError, type ConfigSource, loadConfig, parseConfig, type RouteConfig } from "../config/config.ts";
+import {
+  type Config,
+  ConfigError,
+  type ConfigSource,
+  loadConfig,
+  parseConfig,
+  type RouteConfig,
+} from "../config/config.ts";
 import { maskableKeys, maskKeys } from "../security/secrets.ts";
 import { stitchUrl, upstreamTarget } from "../upstream/upstream_url.ts";
 

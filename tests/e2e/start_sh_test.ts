@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { chunkEvent, completion, fakeBackend, jsonResponse, sseResponse } from "../support/fake_backend.ts";
 import { projectCopy as copyOfProject } from "../support/project_copy.ts";
+import { CONFIG_VARIABLES } from "../../src/config/config.ts";
 
 async function projectCopy(dotenv?: string): Promise<string> {
   const dir = await copyOfProject("modelpin-start-");
@@ -336,7 +337,7 @@ Deno.test("start.sh: .env may interpolate other variables (${FIREWORKS_KEY}); th
       .output();
     const envFlag = new TextDecoder().decode(ps.stdout).split(/\s+/).find((a) => a.startsWith("--allow-env="))!;
     assert.deepEqual(
-      envFlag.slice(12).split(",").filter((n) => !/^(FAST|SMART|REAL|PROXY)_|^BIND_HOST$/.test(n)),
+      envFlag.slice(12).split(",").filter((n) => !CONFIG_VARIABLES.includes(n)),
       ["MY_FIREWORKS_KEY", "NOT_SET_ANYWHERE"],
       "only the interpolated names are added",
     );

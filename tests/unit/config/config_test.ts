@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import {
   type Config,
+  CONFIG_VARIABLES,
   ConfigError,
   type ConfigSource,
   DEMO_MODEL,
   mergeSources,
   parseConfig,
 } from "../../../src/config/config.ts";
+import { VARIABLES } from "../../../src/config/variables.ts";
 
 const FW = "https://api.fireworks.ai/inference/v1";
 const OR = "https://openrouter.ai/api/v1";
@@ -554,4 +556,34 @@ Deno.test(".env.example: copied as it is, it sends no placeholder key to a backe
   assert.equal(source.FAST_API_KEY, undefined, "FAST_API_KEY is commented out");
   assert.equal(source.SMART_API_KEY, undefined);
   assert.equal(parseConfig(source).fast.apiKey, "");
+});
+
+Deno.test("config table: README and .env.example mention every variable", async () => {
+  const readme = await Deno.readTextFile(new URL("../../../README.md", import.meta.url));
+  const example = await Deno.readTextFile(new URL("../../../.env.example", import.meta.url));
+  for (const v of VARIABLES) {
+    assert.ok(readme.includes(`\`${v.name}\``), `README.md does not mention ${v.name}`);
+    if (v.kind !== "retired" && !v.name.startsWith("REAL_")) {
+      assert.ok(new RegExp(`^#?${v.name}=`, "m").test(example), `.env.example has no line for ${v.name}`);
+    }
+  }
+});
+
+Deno.test("config table: each variable once, and the sandbox grants exactly the table's names", () => {
+  const names = VARIABLES.map((v) => v.name);
+  assert.equal(new Set(names).size, names.length);
+  assert.deepEqual([...CONFIG_VARIABLES], names);
+  for (const v of VARIABLES) assert.ok(v.help.length > 5, `${v.name} has help text`);
+});
+
+Deno.test("config: PROXY_LOG=json writes JSON lines; ANTHROPIC_FAST_MODELS is a lower-cased list", () => {
+  const json = parseConfig({ PROXY_LOG: "JSON" });
+  assert.equal(json.log, true);
+  assert.equal(json.logJson, true);
+  assert.equal(parseConfig({ PROXY_LOG: "on" }).logJson, false);
+  assert.deepEqual(parseConfig({}).anthropicFastModels, ["haiku"]);
+  assert.deepEqual(parseConfig({ ANTHROPIC_FAST_MODELS: " Haiku , Sonnet-4 ," }).anthropicFastModels, [
+    "haiku",
+    "sonnet-4",
+  ]);
 });

@@ -1,0 +1,113 @@
+/**
+ * Every configuration variable, declared once: its kind, default, range and
+ * help. Parsing, the sandbox's `--allow-env` list, start-up messages and the
+ * test that README and `.env.example` mention each variable all read this table.
+ *
+ * @module
+ */
+
+/** How a variable's text is read. */
+export type VariableKind =
+  /** A backend base URL (http:// or https://). */
+  | "url"
+  /** A backend key: one line of visible ASCII. */
+  | "key"
+  /** A model name, free text. */
+  | "model"
+  /** A whole number within `min`..`max`. */
+  | "integer"
+  /** Seconds (fractions allowed), 0 = none. */
+  | "seconds"
+  /** A positive number of megabytes (fractions allowed). */
+  | "megabytes"
+  /** A listen address: IPv4, IPv6 or hostname. */
+  | "host"
+  /** A comma-separated list. */
+  | "list"
+  /** One of `choices`. */
+  | "choice"
+  /** Read by an earlier version, ignored now (with a notice). */
+  | "retired";
+
+/** One configuration variable. */
+export interface Variable {
+  /** The environment / `.env` name. */
+  name: string;
+  /** How its value is read. */
+  kind: VariableKind;
+  /** The value used when it is unset or empty (as text, as a user would write it). */
+  default?: string;
+  /** Smallest and largest accepted value, for `integer`. */
+  min?: number;
+  /** Largest accepted value, for `integer`. */
+  max?: number;
+  /** Accepted values (lower case) for `choice`, each with its meaning. */
+  choices?: Record<string, string>;
+  /** Other spellings of a choice (`1` for `on`), for `choice`. */
+  aliases?: Record<string, string>;
+  /** What it does, for messages and documentation. */
+  help: string;
+}
+
+/** The variables of one route; SMART_* values fall back to FAST_* ones, FAST_* to the old REAL_* names. */
+export const ROUTE_VARIABLES: readonly Variable[] = [
+  { name: "FAST_BASE_URL", kind: "url", help: "backend base URL of the fast (default) route" },
+  { name: "FAST_API_KEY", kind: "key", default: "", help: "real key for the fast route's backend" },
+  { name: "FAST_MODEL_NAME", kind: "model", help: "the model forced on fast requests" },
+  { name: "SMART_BASE_URL", kind: "url", help: "backend base URL of the smart route (default: FAST_BASE_URL)" },
+  { name: "SMART_API_KEY", kind: "key", help: "real key for the smart route's backend (default: FAST_API_KEY)" },
+  { name: "SMART_MODEL_NAME", kind: "model", help: "the model forced on smart requests (default: FAST_MODEL_NAME)" },
+  { name: "REAL_BASE_URL", kind: "url", help: "old name of FAST_BASE_URL" },
+  { name: "REAL_API_KEY", kind: "key", help: "old name of FAST_API_KEY" },
+  { name: "REAL_MODEL_NAME", kind: "model", help: "old name of FAST_MODEL_NAME" },
+];
+
+/** The proxy's own settings. */
+export const SETTING_VARIABLES: readonly Variable[] = [
+  { name: "PROXY_PORT", kind: "integer", default: "8086", min: 0, max: 65535, help: "listen port (0 = any free port)" },
+  { name: "BIND_HOST", kind: "host", default: "0.0.0.0", help: "listen address (demo mode: 127.0.0.1)" },
+  { name: "PROXY_TIMEOUT", kind: "seconds", default: "120", help: "wait for a backend's first answer (0 = none)" },
+  {
+    name: "PROXY_IDLE_TIMEOUT",
+    kind: "seconds",
+    default: "60",
+    help: "silence inside a stream before it is ended (0 = off)",
+  },
+  {
+    name: "PROXY_BREAKER_FAILURES",
+    kind: "integer",
+    default: "3",
+    min: 0,
+    max: 1_000_000,
+    help: "failures in a row that cool a route (0 = breaker off)",
+  },
+  { name: "PROXY_BREAKER_COOLDOWN", kind: "seconds", default: "30", help: "seconds a cooling route is skipped" },
+  { name: "PROXY_SHUTDOWN_GRACE", kind: "seconds", default: "30", help: "seconds shutdown waits for open requests" },
+  { name: "PROXY_MAX_BODY_MB", kind: "megabytes", default: "32", help: "largest request body" },
+  { name: "PROXY_API_KEYS", kind: "list", default: "", help: "keys clients must send; empty = no inbound auth" },
+  {
+    name: "PROXY_LOG",
+    kind: "choice",
+    default: "on",
+    choices: { on: "one readable line per request", off: "no request log", json: "one JSON object per request" },
+    aliases: { "1": "on", true: "on", yes: "on", "0": "off", false: "off", no: "off" },
+    help: "the request log on stdout",
+  },
+  {
+    name: "ANTHROPIC_FAST_MODELS",
+    kind: "list",
+    default: "haiku",
+    help: "on /v1/messages, Claude model names containing one of these go to fast; the rest to smart",
+  },
+  { name: "PROXY_UPSTREAM_CLIENT", kind: "retired", help: "no longer used: fetch is the only upstream client" },
+];
+
+/** Every variable modelpin reads, in table order. */
+export const VARIABLES: readonly Variable[] = [...ROUTE_VARIABLES, ...SETTING_VARIABLES];
+
+/** The variable named `name`; throws for a name not in the table (a programming error). */
+export function variable(name: string): Variable {
+  const found = VARIABLES.find((v) => v.name === name);
+  if (!found) throw new Error(`no configuration variable ${name}`);
+  return found;
+}
