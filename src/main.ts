@@ -6,7 +6,6 @@
  */
 
 import { type Config, ConfigError, type ConfigSource, loadConfig, parseConfig } from "./config/config.ts";
-import type { FetchLike } from "./upstream/attempt.ts";
 import { type RunningProxy, serveProxy } from "./server.ts";
 import { VERSION } from "./version.ts";
 
@@ -27,8 +26,6 @@ export interface RunOptions {
   signals?: boolean;
   /** Called once the server listens. */
   onListen?: (server: RunningProxy) => void;
-  /** Overrides the fetch used for real backends. */
-  fetch?: FetchLike;
 }
 
 const encoder = new TextEncoder();
@@ -123,7 +120,7 @@ export async function run(options: RunOptions = {}): Promise<number> {
 
   let server: RunningProxy;
   try {
-    server = serveProxy({ config, stdout, fetch: options.fetch });
+    server = serveProxy({ config, stdout });
   } catch (err) {
     stderr(`modelpin: cannot listen on ${config.bindHost}:${config.port}: ${(err as Error).message}\n`);
     return 1;

@@ -6,9 +6,9 @@
  */
 
 import type { Config } from "./config/config.ts";
-import type { FetchLike } from "./upstream/attempt.ts";
 import { createProxy, type Proxy } from "./proxy/handler.ts";
 import { BatchedLog, type LineSink } from "./proxy/request_log.ts";
+import { pooledTransports } from "./upstream/transport.ts";
 
 /** What a running proxy server depends on. */
 export interface ServeOptions {
@@ -16,8 +16,6 @@ export interface ServeOptions {
   config: Config;
   /** Where request log lines go. */
   stdout: LineSink;
-  /** Overrides the fetch used for real backends. */
-  fetch?: FetchLike;
 }
 
 /** A proxy that is listening. */
@@ -42,16 +40,10 @@ const FINAL_FLUSH_MS = 2000;
 /** Starts the proxy on the configured address. */
 export function serveProxy(options: ServeOptions): RunningProxy {
   const { config } = options;
-  // Keep-alive to the backends, but after a burst (a thousand streams) keep only
-  // enough idle connections for steady load instead of a socket and buffers each.
-  const client = config.demo ? undefined : Deno.createHttpClient({ poolMaxIdlePerHost: 128, poolIdleTimeout: 30_000 });
+  // The server owns the upstream pool, so it decides how each route reaches its backend.
+  const transports = pooledTransports();
   const log = new BatchedLog(options.stdout);
-  const proxy = createProxy({
-    config,
-    fetch: options.fetch,
-    client,
-    log: config.log ? (line) => log.line(line) : undefined,
-  });
+  const proxy = createProxy({ config, transports, log: (line) => log.line(line) });
   const server = Deno.serve({
     port: config.port,
     hostname: config.bindHost,
@@ -76,7 +68,7 @@ export function serveProxy(options: ServeOptions): RunningProxy {
       // A client that reads nothing (or still trickles its upload) cannot hold the
       // exit hostage: give the last bytes a moment to leave, then stop waiting.
       await within(closed, FINAL_FLUSH_MS);
-      client?.close();
+      transports.close();
       log.flush();
       markDone();
     })();

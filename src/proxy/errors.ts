@@ -41,6 +41,90 @@ export class ProxyError extends Error {
     this.code = code;
     this.headers = headers;
   }
+
+  /** The client disconnected (499, nginx's code): nothing more is attempted for it. */
+  static clientGone(): ProxyError {
+    return new ProxyError(499, "invalid_request_error", "client_gone", "the client disconnected");
+  }
+
+  /** Shutdown has begun: retry shortly (another instance may serve it). */
+  static shuttingDown(): ProxyError {
+    return new ProxyError(503, "server_error", "proxy_shutdown", "modelpin is shutting down; retry shortly", {
+      "retry-after": "1",
+    });
+  }
+
+  /** A method the endpoint does not serve; `allow` lists those it does. */
+  static methodNotAllowed(allow: string): ProxyError {
+    return new ProxyError(405, "invalid_request_error", "method_not_allowed", `method not allowed; use ${allow}`, {
+      allow,
+    });
+  }
+
+  /** No or a wrong proxy key while PROXY_API_KEYS is set. */
+  static unauthorized(): ProxyError {
+    return new ProxyError(
+      401,
+      "authentication_error",
+      "invalid_api_key",
+      "missing or wrong proxy key: send one of PROXY_API_KEYS as 'Authorization: Bearer <key>'",
+    );
+  }
+
+  /** A path no endpoint serves. */
+  static notFound(method: string, path: string): ProxyError {
+    return new ProxyError(
+      404,
+      "not_found_error",
+      "not_found",
+      `no route for ${method} ${path}: modelpin serves /v1/... (OpenAI API) and /health`,
+    );
+  }
+
+  /** A path that could climb out of the backend's base path. */
+  static dotSegments(): ProxyError {
+    return new ProxyError(
+      400,
+      "invalid_request_error",
+      "invalid_path",
+      "path must not contain '.' or '..' segments, backslashes or encoded slashes",
+    );
+  }
+
+  /** The backend gave no first answer within PROXY_TIMEOUT. */
+  static timeout(host: string, timeoutMs: number): ProxyError {
+    return new ProxyError(
+      504,
+      "timeout_error",
+      "upstream_timeout",
+      `backend ${host} did not answer within PROXY_TIMEOUT (${timeoutMs / 1000} s)`,
+    );
+  }
+
+  /** The backend could not be reached (refused, reset, DNS, TLS). */
+  static unreachable(host: string): ProxyError {
+    return new ProxyError(502, "upstream_error", "upstream_unreachable", `could not connect to backend ${host}`);
+  }
+
+  /** A stream whose first event was an error, or a non-stream answer to a stream request. */
+  static badStream(host: string, said: string): ProxyError {
+    return new ProxyError(502, "upstream_error", "upstream_bad_stream", `backend ${host} failed the stream: ${said}`);
+  }
+
+  /** An answer that cannot be relayed (an odd status, an unknown encoding). */
+  static badResponse(host: string, code: string, message: string): ProxyError {
+    return new ProxyError(502, "upstream_error", code, `${message} (backend ${host})`);
+  }
+
+  /** A redirect, never followed so that the key stays on its host. */
+  static redirect(host: string, status: number, route: string): ProxyError {
+    return new ProxyError(
+      502,
+      "upstream_error",
+      "upstream_redirect",
+      `backend ${host} answered with redirect ${status}; modelpin never follows redirects (so the key stays on that host): check ${route.toUpperCase()}_BASE_URL`,
+    );
+  }
 }
 
 /** The JSON text of an OpenAI-shaped error body. */

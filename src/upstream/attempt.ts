@@ -11,7 +11,7 @@ import { ChunkReader, type ChunkResult, type ChunkSource } from "./chunk_reader.
 import { FirstEventScanner } from "../stream/sse.ts";
 import { type BoundedRead, decodedBody, MAX_BUFFERED_ANSWER_BYTES, readBounded } from "./upstream_body.ts";
 
-/** The `fetch` shape an attempt calls: Deno's `fetch`, or the demo backend's. */
+/** The `fetch` shape an attempt calls: a route's transport (see transport.ts). */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 /** What to send upstream. */
@@ -28,42 +28,72 @@ export interface UpstreamRequest {
   wantStream: boolean;
 }
 
-/**
- * The result of one attempt: its outcome and what to answer the client with.
- * Only a successful attempt may hold an open upstream body (a reader, or the
- * rest of a large answer); a failed one has its body read whole or cancelled.
- */
-export interface Attempt {
-  /** How the attempt ended. */
-  outcome: Outcome;
-  /** The upstream response, for `response` and `bad_stream` outcomes (its body is read through the fields below). */
-  response?: Response;
-  /** The whole body, decoded, for JSON and error answers of bounded size. */
-  body?: Uint8Array<ArrayBuffer>;
-  /** Any other successful body, decoded: its first chunks (if read) and the reader holding the rest. */
-  rest?: { head: Uint8Array<ArrayBuffer>[]; reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>> };
-  /** True when the body was decoded, so upstream length and encoding no longer describe it. */
-  decoded?: boolean;
-  /** For SSE: the chunks read up to and including the first event. */
-  prefetched?: Uint8Array<ArrayBuffer>[];
-  /** For SSE: the reader holding the rest of the stream. */
-  reader?: ChunkSource;
-  /** The first event's error message, for `bad_stream`. */
-  streamError?: string;
-  /** Aborts the upstream request (used when the client leaves mid-stream). */
-  abort: () => void;
+/** The rest of a body that streams through: chunks already read, then the reader holding the rest. */
+export interface BodyRest {
+  /** Chunks already read (decoded). */
+  head: Uint8Array<ArrayBuffer>[];
+  /** The reader holding the rest (decoded). */
+  reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>;
 }
+
+/**
+ * The result of one attempt: its outcome and what the client could be
+ * answered with. Only a `stream` or `passthrough` attempt holds an open
+ * upstream body; every other kind has its body read whole or cancelled.
+ */
+export type Attempt =
+  /** An SSE stream whose first real event arrived and was not an error. */
+  | {
+    kind: "stream";
+    outcome: Outcome;
+    response: Response;
+    /** The chunks read up to and including the first event. */
+    prefetched: Uint8Array<ArrayBuffer>[];
+    /** The reader holding the rest of the stream. */
+    reader: ChunkSource;
+    abort: () => void;
+  }
+  /** A body read whole: JSON answers and error bodies of bounded size. */
+  | {
+    kind: "buffered";
+    outcome: Outcome;
+    response: Response;
+    /** The whole body, decoded. */
+    body: Uint8Array<ArrayBuffer>;
+    /** True when the body was decoded, so upstream length and encoding no longer describe it. */
+    decoded: boolean;
+    abort: () => void;
+  }
+  /** Any other answer: its body (none for a 204 or HEAD) streams through as the client reads. */
+  | {
+    kind: "passthrough";
+    outcome: Outcome;
+    response: Response;
+    rest: BodyRest | undefined;
+    decoded: boolean;
+    abort: () => void;
+  }
+  /** Nothing to relay: the outcome says why (connection, timeout, redirect, bad stream...). */
+  | {
+    kind: "failed";
+    outcome: Outcome;
+    /** The backend's response, when there was one (a redirect, a bad stream). */
+    response?: Response;
+    /** What the backend sent, when it was read (a non-SSE answer to a stream request). */
+    body?: Uint8Array<ArrayBuffer>;
+    /** What a bad stream said, for the client's 502. */
+    streamError?: string;
+    abort: () => void;
+  };
 
 /** What an attempt depends on. */
 export interface AttemptContext {
-  /** The fetch to use (the real one, or the demo backend's). */
+  /** The route's transport: `fetch` on the upstream pool, or the demo backend. */
   fetch: FetchLike;
   /** PROXY_TIMEOUT in ms; 0 = none. */
   timeoutMs: number;
   /** Fires when the client disconnects. */
   clientSignal: AbortSignal;
-  /** The HTTP client pool for real upstreams. */
-  client?: Deno.HttpClient;
   /** Aborts of the attempts waiting on a first answer, so shutdown can end them. */
   inflight?: Set<() => void>;
 }
@@ -82,14 +112,14 @@ function isJson(contentType: string | null): boolean {
 
 /** A failure to relay what the backend sent, with the code and message the client gets. */
 function badResponse(code: string, message: string, abort: () => void): Attempt {
-  return { outcome: { kind: "bad_response", code, message }, abort };
+  return { kind: "failed", outcome: { kind: "bad_response", code, message }, abort };
 }
 
 /** Sends one request upstream and waits for its first real answer. */
 export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext): Promise<Attempt> {
   const controller = new AbortController();
   const abort = () => controller.abort();
-  if (ctx.clientSignal.aborted) return { outcome: { kind: "client_gone" }, abort };
+  if (ctx.clientSignal.aborted) return { kind: "failed", outcome: { kind: "client_gone" }, abort };
   ctx.clientSignal.addEventListener("abort", abort, { once: true });
   ctx.inflight?.add(abort);
   let timedOut = false;
@@ -100,6 +130,7 @@ export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext)
     }, ctx.timeoutMs)
     : undefined;
   const failed = (): Attempt => ({
+    kind: "failed",
     outcome: ctx.clientSignal.aborted
       ? { kind: "client_gone" }
       : timedOut
@@ -117,8 +148,6 @@ export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext)
         body: req.body,
         signal: controller.signal,
         redirect: "manual",
-        // @ts-ignore: `client` is Deno's extension to RequestInit.
-        client: ctx.client,
       });
     } catch {
       return failed();
@@ -149,7 +178,7 @@ async function classify(
   }
   if (status >= 300 && status < 400) {
     await res.body?.cancel().catch(() => {});
-    return { outcome: { kind: "redirect", status }, response: res, abort };
+    return { kind: "failed", outcome: { kind: "redirect", status }, response: res, abort };
   }
   let body: ReadableStream<Uint8Array<ArrayBuffer>> | null;
   let decoded: boolean;
@@ -176,6 +205,7 @@ async function classify(
     if (got === undefined) return failed();
     if (!got.whole) got.reader.cancel().catch(() => {});
     return {
+      kind: "failed",
       outcome: { kind: "bad_stream" },
       response: res,
       body: got.whole ? got.bytes : undefined,
@@ -187,7 +217,16 @@ async function classify(
     // Read whole, within the timeout: the first-answer guarantee covers the body too.
     const got = await read();
     if (got === undefined) return failed();
-    if (got.whole) return { outcome: { kind: "response", status }, response: res, body: got.bytes, decoded, abort };
+    if (got.whole) {
+      return {
+        kind: "buffered",
+        outcome: { kind: "response", status },
+        response: res,
+        body: got.bytes,
+        decoded,
+        abort,
+      };
+    }
     if (status >= 400) {
       got.reader.cancel().catch(() => {});
       return badResponse(
@@ -197,10 +236,10 @@ async function classify(
       );
     }
     // A large answer streams through rather than being held.
-    return { outcome: { kind: "response", status }, response: res, rest: got, decoded, abort };
+    return { kind: "passthrough", outcome: { kind: "response", status }, response: res, rest: got, decoded, abort };
   }
   const rest = body ? { head: [], reader: body.getReader() } : undefined;
-  return { outcome: { kind: "response", status }, response: res, rest, decoded, abort };
+  return { kind: "passthrough", outcome: { kind: "response", status }, response: res, rest, decoded, abort };
 }
 
 async function readFirstEvent(
@@ -223,6 +262,7 @@ async function readFirstEvent(
     if (result.done) {
       // Ended before any real event: nothing was generated, so it is the route's failure.
       return {
+        kind: "failed",
         outcome: { kind: "bad_stream" },
         response: res,
         abort,
@@ -235,17 +275,18 @@ async function readFirstEvent(
     if (verdict === undefined) {
       // Not SSE as we know it (no event boundary yet): pass it on rather than hold it.
       if (prefetchedBytes <= MAX_FIRST_EVENT_BYTES) continue;
-      return { outcome: { kind: "response", status: 200 }, response: res, prefetched, reader, abort };
+      return { kind: "stream", outcome: { kind: "response", status: 200 }, response: res, prefetched, reader, abort };
     }
     if (verdict.isError) {
       reader.cancel().catch(() => {});
       return {
+        kind: "failed",
         outcome: { kind: "bad_stream" },
         response: res,
         abort,
         streamError: verdict.message ?? "the backend's stream began with an error event",
       };
     }
-    return { outcome: { kind: "response", status: 200 }, response: res, prefetched, reader, abort };
+    return { kind: "stream", outcome: { kind: "response", status: 200 }, response: res, prefetched, reader, abort };
   }
 }

@@ -305,7 +305,10 @@ Deno.test("GET /health: routes with host and model, demo and fallback flags, nev
 Deno.test("unknown paths get a 404 OpenAI-shaped error without an upstream call", async () => {
   await using backend = fakeBackend(ok);
   await using proxy = await startProxy(fastEnv(backend.baseUrl));
-  for (const [method, path] of [["GET", "/"], ["POST", "/chat/completions"], ["GET", "/v2/models"], ["GET", "/v1x"]]) {
+  // `/` is the status page / JSON index since the operations endpoints came in (issue 10).
+  for (
+    const [method, path] of [["GET", "/nope"], ["POST", "/chat/completions"], ["GET", "/v2/models"], ["GET", "/v1x"]]
+  ) {
     const res = await fetch(`${proxy.url}${path}`, { method, body: method === "POST" ? "{}" : undefined });
     const error = await assertOpenAIError(res, 404);
     assert.equal(error.type, "not_found_error", `${method} ${path}`);
