@@ -21,6 +21,7 @@ import { otherRoute, pickRoute } from "./router.ts";
 import { clientKeyAccepted, maskableKeys, maskKeys, maskKeysInBytes, StreamKeyMasker, streamKeys } from "./secrets.ts";
 import { RelayRegistry, StreamRelay } from "./stream_relay.ts";
 import { stitchUrl, type UpstreamTarget, upstreamTarget } from "./upstream_url.ts";
+import { VERSION } from "./version.ts";
 
 /** What the handler depends on. */
 export interface ProxyOptions {
@@ -131,6 +132,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     });
     return json({
       status: "ok",
+      version: VERSION,
       demo: config.demo,
       fallback: config.fallback,
       auth: config.proxyApiKeys.length > 0,

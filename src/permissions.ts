@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Config, CONFIG_VARIABLES, ConfigError, loadConfig } from "./config.ts";
+import { type Config, CONFIG_VARIABLES, ConfigError } from "./config.ts";
+import { loadLaunchConfig, parseLaunchOptions } from "./launch_options.ts";
 
 /** `host:port` as Deno's `--allow-net` spells it (IPv6 in brackets). */
 function netGrant(host: string, port: number): string {
@@ -16,9 +17,10 @@ function netGrant(host: string, port: number): string {
 /**
  * The flags for running modelpin with `config`: network only to the
  * configured backends and the bind address, environment only for modelpin's
- * own variables (and any that `.env` interpolates), and reading only `.env`.
+ * own variables (and any that `.env` interpolates), and reading only `envFile`
+ * (nothing at all when it is `null`: the environment holds the configuration).
  */
-export function permissionFlags(config: Config, envFile = ".env"): string[] {
+export function permissionFlags(config: Config, envFile: string | null = ".env"): string[] {
   const net = new Set<string>();
   for (const route of [config.fast, config.smart]) {
     const url = route.baseUrl;
@@ -30,13 +32,15 @@ export function permissionFlags(config: Config, envFile = ".env"): string[] {
   return [
     `--allow-net=${[...net].join(",")}`,
     `--allow-env=${[...CONFIG_VARIABLES, ...config.envReferences].join(",")}`,
-    `--allow-read=${envFile}`,
+    ...(envFile === null ? [] : [`--allow-read=${envFile}`]),
   ];
 }
 
 if (import.meta.main) {
   try {
-    console.log(permissionFlags(loadConfig()).join("\n"));
+    // The same options as main.ts (--env-file=PATH, --skip-env-file, --no-demo), so both read one configuration.
+    const launch = parseLaunchOptions(Deno.args);
+    console.log(permissionFlags(loadLaunchConfig(launch), launch.skipEnvFile ? null : launch.envFile).join("\n"));
   } catch (err) {
     // Configuration errors name their variables; anything else (an unreadable .env) is said plainly.
     console.error(`modelpin: ${err instanceof ConfigError ? err.message : `cannot read the configuration: ${err}`}`);
