@@ -3,7 +3,7 @@
 # .tools/) when none is installed, then:
 #   ./start.sh            run the proxy, sandboxed to what .env configures
 #   ./start.sh compile    build the ./modelpin binary with the same sandbox
-#   ./start.sh TASK ...   run a deno task (test, bench, check)
+#   ./start.sh TASK ...   run a deno task (test, bench, check, package: the .debs in dist/)
 set -eu
 cd "$(dirname "$0")"
 

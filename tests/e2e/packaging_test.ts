@@ -344,7 +344,8 @@ Deno.test({
   ignore: !!noQemu,
   async fn() {
     const { root } = await extracted("arm64");
-    const env = { QEMU_LD_PREFIX: await arm64Sysroot() };
+    // DENO_DIR: the permissions step and the proxy share transpiled sources (slow under emulation).
+    const env = { QEMU_LD_PREFIX: await arm64Sysroot(), DENO_DIR: `${OUT}/deno-dir-arm64` };
     const lib = `${root}/usr/lib/modelpin`;
     const raw = await sh("qemu-aarch64-static", [`${lib}/deno`, "--version"], { env });
     assert.match(raw.stdout, /^deno 2\.9\.6 .*aarch64-unknown-linux-gnu/, raw.stderr);
