@@ -2,8 +2,9 @@
 # modelpin launcher. Brings its own Deno (the pinned version, from npm, into
 # .tools/) when none is installed, then:
 #   ./start.sh            run the proxy, sandboxed to what .env configures
+#   ./start.sh doctor     check the configuration and probe each backend (--live: one tiny completion each)
 #   ./start.sh compile    build the ./modelpin binary with the same sandbox
-#   ./start.sh TASK ...   run a deno task (test, bench, check)
+#   ./start.sh TASK ...   run a deno task (test, bench, check, package: the .debs in dist/)
 set -eu
 cd "$(dirname "$0")"
 
@@ -50,6 +51,13 @@ case "${1:-}" in
     flags=$(sandbox_flags) || exit $?
     # shellcheck disable=SC2086 # one flag per line, none contains spaces
     exec "$DENO" run --quiet --no-prompt $flags src/main.ts
+    ;;
+  doctor)
+    # The same sandbox as the proxy: it may reach exactly the backends it checks.
+    shift
+    flags=$(sandbox_flags) || exit $?
+    # shellcheck disable=SC2086
+    exec "$DENO" run --quiet --no-prompt $flags src/doctor.ts "$@"
     ;;
   compile)
     shift

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Config, ConfigError, type ConfigSource, loadConfig, parseConfig } from "./config/config.ts";
+import { type Config, ConfigError, type ConfigSource, parseConfig } from "./config/config.ts";
+import { loadLaunchConfig, parseLaunchOptions, refuseDemo } from "./config/launch_options.ts";
 import { type RunningProxy, serveProxy } from "./server.ts";
 import { VERSION } from "./version.ts";
 
@@ -16,7 +17,7 @@ export { VERSION };
 export interface RunOptions {
   /** Command-line arguments. */
   args?: string[];
-  /** Configuration values; by default the process environment over `./.env`. */
+  /** Configuration values; by default the process environment over `./.env` (or `--env-file=PATH`). */
   source?: ConfigSource;
   /** Standard output (banner and request log). */
   stdout?: (text: string) => void;
@@ -111,7 +112,8 @@ export async function run(options: RunOptions = {}): Promise<number> {
   }
   let config: Config;
   try {
-    config = options.source ? parseConfig(options.source) : loadConfig();
+    const launch = parseLaunchOptions(args); // --env-file=PATH, --skip-env-file, --no-demo
+    config = options.source ? refuseDemo(parseConfig(options.source), launch) : loadLaunchConfig(launch);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     stderr(`modelpin: ${err.message}\nSee README.md#configuration. Nothing was started.\n`);

@@ -16,9 +16,10 @@ function netGrant(host: string, port: number): string {
 /**
  * The flags for running modelpin with `config`: network only to the
  * configured backends and the bind address, environment only for modelpin's
- * own variables (and any that `.env` interpolates), and reading only `.env`.
+ * own variables (and any that `.env` interpolates), and reading only `envFile`
+ * (nothing at all when it is `null`: the environment holds the configuration).
  */
-export function permissionFlags(config: Config, envFile = ".env"): string[] {
+export function permissionFlags(config: Config, envFile: string | null = ".env"): string[] {
   const net = new Set<string>();
   for (const route of [config.fast, config.smart]) {
     const url = route.baseUrl;
@@ -30,6 +31,6 @@ export function permissionFlags(config: Config, envFile = ".env"): string[] {
   return [
     `--allow-net=${[...net].join(",")}`,
     `--allow-env=${[...CONFIG_VARIABLES, ...config.envReferences].join(",")}`,
-    `--allow-read=${envFile}`,
+    ...(envFile === null ? [] : [`--allow-read=${envFile}`]),
   ];
 }

@@ -76,3 +76,16 @@ export function readConfigSource(options: ReadOptions = {}): ReturnType<typeof m
   }
   return mergeSources(env, text);
 }
+
+/**
+ * Only modelpin's own variables, from the environment: what systemd's
+ * `EnvironmentFile=` hands over when no file may be read (`--skip-env-file`).
+ */
+export function environmentSource(): ConfigSource {
+  const source: ConfigSource = {};
+  for (const name of CONFIG_VARIABLES) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) source[name] = value;
+  }
+  return source;
+}

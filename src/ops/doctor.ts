@@ -15,6 +15,7 @@ import {
   parseConfig,
   type RouteConfig,
 } from "../config/config.ts";
+import { type LaunchOptions, loadLaunchConfig } from "../config/launch_options.ts";
 import { maskableKeys, maskKeys } from "../security/secrets.ts";
 import { stitchUrl, upstreamTarget } from "../upstream/upstream_url.ts";
 
@@ -33,8 +34,10 @@ export interface CheckLine {
 
 /** What the doctor needs; everything is injectable for tests. */
 export interface DoctorOptions {
-  /** Configuration values; by default this process's environment over `./.env`. */
+  /** Configuration values; by default this process's environment over `./.env` (or as `launch` says). */
   source?: ConfigSource;
+  /** Where the configuration comes from when no `source` is given (`--env-file=PATH`, `--skip-env-file`). */
+  launch?: LaunchOptions;
   /** Also send one `max_tokens: 1` chat completion per route (costs tokens). */
   live?: boolean;
   /** Receives output text. */
@@ -246,7 +249,11 @@ export function formatCheck(line: CheckLine): string {
 export async function runDoctor(options: DoctorOptions): Promise<number> {
   let config: Config;
   try {
-    config = options.source ? parseConfig(options.source) : loadConfig();
+    config = options.source
+      ? parseConfig(options.source)
+      : options.launch
+      ? loadLaunchConfig(options.launch)
+      : loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     options.stderr(`modelpin: ${err.message}\nSee README.md#configuration. Nothing was checked.\n`);
