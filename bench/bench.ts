@@ -164,7 +164,7 @@ async function nonStreamingSection(r: Rig) {
     { name: "modelpin", url: mp.url },
   ];
   if (r.proxyPorts) targets.push({ name: "nginx", url: `http://127.0.0.1:${r.proxyPorts.json}` });
-  await warmUp(r.gen, targets.slice(1));
+  if (r.s.warmUp) await warmUp(r.gen, targets.slice(1));
   const runs = await throughput(r.gen, targets, r.s.levels, r.s.rounds, r.s.seconds);
   log("   latency at concurrency 1");
   const latency = (await throughput(r.gen, targets, [1], r.s.rounds, r.s.seconds))["1"];
@@ -232,7 +232,7 @@ async function fallbackSection(r: Rig, mp: Relay): Promise<BenchResults["fallbac
     { name: "modelpin breaker", url: mpBreaker.url },
   ];
   if (r.proxyPorts) targets.push({ name: "nginx fallback", url: `http://127.0.0.1:${r.proxyPorts.fallback}` });
-  await warmUp(r.gen, targets.slice(1));
+  if (r.s.warmUp) await warmUp(r.gen, targets.slice(1));
   const runs = (await throughput(r.gen, targets, [32], r.s.rounds, r.s.seconds))["32"];
   await sleep(100); // the last log lines
   const lines = await countFallbackLines(mpFb.logFile);

@@ -32,6 +32,8 @@ export interface Settings {
   profileSeconds: number;
   /** nginx reference proxy worker processes. */
   nginxWorkers: number;
+  /** Untimed 1 s runs before timing (JIT, pools); false in quick mode, which only proves every section runs. */
+  warmUp: boolean;
 }
 
 /** Everything the command line decides. */
@@ -69,6 +71,7 @@ const QUICK: Settings = {
   startupRuns: 2,
   profileSeconds: 0,
   nginxWorkers: 1,
+  warmUp: false,
 };
 
 const FULL: Settings = {
@@ -87,6 +90,7 @@ const FULL: Settings = {
   startupRuns: 5,
   profileSeconds: 8,
   nginxWorkers: 1,
+  warmUp: true,
 };
 
 /** Thrown for a command line that cannot be run. */
