@@ -243,27 +243,21 @@ async function fallbackSection(r: Rig, mp: Relay): Promise<BenchResults["fallbac
 async function profiles(r: Rig): Promise<BenchResults["profiles"]> {
   if (r.s.profileSeconds <= 0) return [];
   log(`profiles: modelpin and the Deno floor under ${r.gen.name} c=32 for ${r.s.profileSeconds} s with --cpu-prof`);
-  const rel = (p: BenchResults["profiles"][number]) => ({ ...p, file: p.file.replace(ROOT + "/", "") });
-  return [
-    rel(
-      await profileUnderLoad(
-        r.gen,
-        "modelpin",
-        `${TMP}/prof/modelpin`,
-        r.s.profileSeconds,
-        (flags) => startModelpin(r.setup, "profiled", r.mainEnv, flags),
-      ),
-    ),
-    rel(
-      await profileUnderLoad(
-        r.gen,
-        "floor",
-        `${TMP}/prof/floor`,
-        r.s.profileSeconds,
-        (flags) => startFloor(BENCH, TMP, "profiled", r.backendJson, flags),
-      ),
-    ),
+  const starters: [string, (flags: string[]) => Promise<Relay>][] = [
+    ["modelpin", (flags) => startModelpin(r.setup, "profiled", r.mainEnv, flags)],
+    ["floor", (flags) => startFloor(BENCH, TMP, "profiled", r.backendJson, flags)],
   ];
+  const out: BenchResults["profiles"] = [];
+  for (const [name, start] of starters) {
+    try {
+      const p = await profileUnderLoad(r.gen, name, `${TMP}/prof/${name}`, r.s.profileSeconds, start);
+      out.push({ ...p, file: p.file.replace(ROOT + "/", "") });
+    } catch (err) {
+      // A missing profile must not throw away the measurements of the whole run.
+      log(`  no profile for ${name}: ${err instanceof Error ? err.message : err}`);
+    }
+  }
+  return out;
 }
 
 function runInfo(r: Rig, startedAt: Date, seconds: number, mp: Relay, floor: Relay): RunInfo {

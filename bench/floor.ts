@@ -14,6 +14,7 @@ const upstream = Deno.env.get("FLOOR_UPSTREAM")!;
 const model = Deno.env.get("FLOOR_MODEL")!;
 const headers = { "content-type": "application/json", authorization: `Bearer ${Deno.env.get("FLOOR_KEY")}` };
 const port = Number(Deno.env.get("FLOOR_PORT"));
+Deno.addSignalListener("SIGTERM", () => Deno.exit(0)); // a clean exit, so --cpu-prof writes its profile
 
 Deno.serve({ hostname: "127.0.0.1", port, onListen: () => console.log("floor listening") }, async (req) => {
   const body = await req.json();
