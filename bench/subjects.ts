@@ -145,7 +145,7 @@ export async function startFloor(
     openFiles: OPEN_FILES,
   });
   await waitForLine(logFile, "floor listening", child, 20_000);
-  const command = `deno ${args.join(" ").replace(benchDir + "/", "bench/")}`;
+  const command = `deno ${args.join(" ").replaceAll(benchDir + "/", "bench/")}`;
   return { name: `floor (${name})`, child, port, url: `http://127.0.0.1:${port}`, logFile, command };
 }
 
