@@ -26,7 +26,7 @@ export function spawn(
   name: string,
   cmd: string,
   args: string[],
-  options: { cwd?: string; env?: Record<string, string>; logFile: string; openFiles?: number },
+  options: { cwd?: string; env?: Record<string, string>; clearEnv?: boolean; logFile: string; openFiles?: number },
 ): Child {
   const limit = options.openFiles ?? 0;
   const script = (limit > 0 ? `ulimit -n ${limit} 2>/dev/null || true; ` : "") + 'exec "$@" >>"$BENCH_LOG" 2>&1';
@@ -34,6 +34,7 @@ export function spawn(
     args: ["-c", script, "sh", cmd, ...args],
     cwd: options.cwd,
     env: { ...options.env, BENCH_LOG: options.logFile },
+    clearEnv: options.clearEnv ?? false,
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -100,6 +101,23 @@ export async function waitReady(url: string, child: Child, timeoutMs = 15_000, l
     } catch { /* no log */ }
   }
   throw new Error(`${child.name} did not become ready at ${url}${exited ? " (it exited)" : ""}\n${tail}`);
+}
+
+/** Resolves with the first line of `logFile` that starts with `prefix`; throws after `timeoutMs` or when `child` exits. */
+export async function waitForLine(logFile: string, prefix: string, child: Child, timeoutMs = 15_000): Promise<string> {
+  const deadline = performance.now() + timeoutMs;
+  let exited = false;
+  child.exited.then(() => exited = true);
+  let text = "";
+  while (performance.now() < deadline && !exited) {
+    try {
+      text = await Deno.readTextFile(logFile);
+    } catch { /* not written yet */ }
+    const line = text.split("\n").find((l) => l.startsWith(prefix));
+    if (line !== undefined) return line;
+    await sleep(20);
+  }
+  throw new Error(`${child.name} did not print "${prefix}"${exited ? " (it exited)" : ""}:\n${text.slice(-2000)}`);
 }
 
 /** Waits `ms` milliseconds. */

@@ -1,7 +1,7 @@
 /**
  * The benchmark still works end to end: `bench/bench.ts --quick` runs once
  * (every section, small durations) and its report has every section with
- * numbers. No assertion is made on the values: these machines are noisy.
+ * numbers, for the Deno floor as for modelpin. No assertion is made on the values: these machines are noisy.
  */
 
 import assert from "node:assert/strict";
@@ -34,11 +34,12 @@ Deno.test({
     assert.equal(new TextDecoder().decode(result.stdout).trim(), md.trim(), "the report is printed as written");
     for (
       const heading of [
-        "## Targets (issue 4)",
+        "## Targets",
         "## 1. Non-streaming chat completions",
         "## 2. Streaming: 64 events, 20 ms apart",
         "## 3. 1000 concurrent slow streams",
         "## 4. Fallback cost",
+        "## 5. Start-up to first answered request",
       ]
     ) {
       assert.ok(md.includes(heading), `missing section ${heading}`);
@@ -47,6 +48,7 @@ Deno.test({
     assert.match(md, /- Deno 2\.\d+\.\d+/);
     assert.match(md, /- Command: `deno task bench --quick/);
     assert.match(md, /- Load generator: (wrk|autocannon)/);
+    assert.match(md, /- Deno floor: `deno run .*bench\/floor\.ts`/);
 
     const r = JSON.parse(await Deno.readTextFile(`${dir}/results.json`));
     const num = (v: unknown, what: string) => assert.ok(typeof v === "number" && Number.isFinite(v), `${what}: ${v}`);
@@ -54,25 +56,30 @@ Deno.test({
       num(v, what);
       assert.ok((v as number) > 0, `${what} > 0: ${v}`);
     };
-    const nginx = r.nginx !== null;
-    const targets = nginx ? ["direct", "modelpin", "nginx"] : ["direct", "modelpin"];
+    const nginx = "version" in r.info.nginx;
+    const targets = nginx ? ["direct", "floor", "modelpin", "nginx"] : ["direct", "floor", "modelpin"];
+    assert.deepEqual(r.nonStreaming.names, targets);
+    const sm = r.summary;
 
     // 1. Non-streaming: req/s at 32 and 128 connections, latency at 1, added latency.
     for (const level of ["32", "128"]) {
-      for (const t of targets) pos(r.nonStreaming.rps[level][t], `req/s ${t} c=${level}`);
-      pos(r.nonStreaming.ratioDirect[level], `modelpin/direct c=${level}`);
-      if (nginx) pos(r.nonStreaming.ratioNginx[level], `modelpin/nginx c=${level}`);
+      for (const t of targets) pos(sm.rps[level][t], `req/s ${t} c=${level}`);
+      pos(sm.ratios[level]["modelpin/floor"], `modelpin/floor c=${level}`);
+      pos(sm.ratios[level]["modelpin/direct"], `modelpin/direct c=${level}`);
+      if (nginx) pos(sm.ratios[level]["modelpin/nginx"], `modelpin/nginx c=${level}`);
     }
     for (const t of targets) {
       // autocannon (used when wrk is missing) reports whole milliseconds, so 0 is a valid latency.
-      num(r.nonStreaming.p50us[t], `p50 ${t}`);
-      num(r.nonStreaming.p99us[t], `p99 ${t}`);
+      num(sm.p50us[t], `p50 ${t}`);
+      num(sm.p99us[t], `p99 ${t}`);
     }
-    num(r.nonStreaming.addedP50us.modelpin, "added p50");
-    num(r.nonStreaming.addedP99us.modelpin, "added p99");
-    assert.equal(r.nonStreaming.errors, 0, "no socket errors or non-2xx answers");
+    num(sm.addedP50us.modelpin, "added p50");
+    num(sm.addedP99us.modelpin, "added p99");
+    num(sm.addedP50us.floor, "floor added p50");
+    assert.equal(sm.errors, 0, "no socket errors or non-2xx answers");
 
     // 2. Streaming: every stream complete, added TTFE and per-event delay, coalesced/late counts.
+    assert.deepEqual(r.streaming.names, targets);
     for (const t of targets) {
       const s = r.streaming.stats[t];
       assert.equal(s.complete, s.streams, `${t}: every stream completed`);
@@ -83,29 +90,37 @@ Deno.test({
       num(s.coalesced, `${t} coalesced`);
       num(s.late, `${t} late`);
     }
-    for (const k of ["ttfeP50", "ttfeP99", "eventP50"]) num(r.streaming.added.modelpin[k], `added ${k}`);
+    for (const k of ["ttfeP50", "ttfeP99", "eventP50", "extraCoalesced"]) num(sm.streamAdded.modelpin[k], `added ${k}`);
 
-    // 3. Held streams: counts and RSS.
-    assert.equal(r.held.streams, 1000);
-    num(r.held.complete, "held complete");
-    num(r.held.stalled, "held stalled");
-    pos(r.held.maxHeldAtOnce, "held at once");
-    pos(r.held.idleRssAfterStartMb, "idle RSS after start");
-    pos(r.held.peakRssMb, "peak RSS");
-    pos(r.held.idleRssAfterLoadMb, "idle RSS after load");
+    // 3. Held streams through modelpin and through the floor: counts and RSS.
+    for (const t of ["modelpin", "floor"]) {
+      const h = r.held[t];
+      assert.equal(h.streams, 1000);
+      num(h.complete, `${t} held complete`);
+      num(h.stalled, `${t} held stalled`);
+      pos(h.maxHeldAtOnce, `${t} held at once`);
+      pos(h.idleRssAfterStartMb, `${t} idle RSS after start`);
+      pos(h.peakRssMb, `${t} peak RSS`);
+      pos(h.rssAfterLoadMb, `${t} RSS after load`);
+    }
 
     // 4. Fallback: req/s while every request falls back, and proof that they did.
-    pos(r.fallback.rps["modelpin fallback"], "fallback req/s");
-    pos(r.fallback.ratioNormal, "fallback/normal");
-    if (nginx) pos(r.fallback.rps["nginx fallback"], "nginx fallback req/s");
-    assert.equal(r.fallback.errors, 0, "every fallback request succeeded");
+    pos(sm.fallback.rps["modelpin fallback"], "fallback req/s");
+    pos(sm.fallback.ratioNormal, "fallback/normal");
+    if (nginx) pos(sm.fallback.rps["nginx fallback"], "nginx fallback req/s");
+    assert.equal(sm.fallback.errors, 0, "every fallback request succeeded");
     assert.ok(
       r.fallback.log.requests > 0 && r.fallback.log.fellBack === r.fallback.log.requests,
       "every request fell back",
     );
 
+    // 5. Start-up: every timed start-up answered.
+    assert.equal(r.startup.totalMs.length, r.info.settings.startupRuns);
+    for (const ms of r.startup.totalMs) pos(ms, "start-up ms");
+    pos(sm.startupP50Ms, "start-up p50");
+
     // Every target has a verdict line.
-    assert.ok(r.targets.length >= 10);
+    assert.ok(r.targets.length >= 11);
     for (const c of r.targets) assert.ok(md.includes(`| ${c.target} |`), `target row ${c.target}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
