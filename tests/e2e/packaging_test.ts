@@ -275,13 +275,16 @@ Deno.test({
     const help = new Launched(`${root}/usr/bin/modelpin`, ["--help"]);
     assert.equal((await help.finished()).code, 0);
     assert.match(help.stdout, /systemctl enable --now modelpin/);
-    const missing = new Launched(`${root}/usr/bin/modelpin`, ["doctor"]);
-    assert.equal((await missing.finished()).code, 1);
-    assert.match(missing.stderr, /doctor is not available/);
+    // The packaged doctor, with no backend configured yet: start-up's own message, naming the file, exit 2.
+    const unconfigured = new Launched(`${root}/usr/bin/modelpin`, ["doctor"]);
+    assert.equal((await unconfigured.finished()).code, 2, unconfigured.stderr);
+    assert.match(unconfigured.stderr, /modelpin\.env/);
 
     await using backend = fakeBackend(() => jsonResponse({}));
     await Deno.writeTextFile(`${root}/etc/modelpin/modelpin.env`, configText(backend.baseUrl, freePort()));
+    // A stand-in doctor reports what the launcher gave it: its arguments and its sandbox.
     const doctor = `${root}/usr/lib/modelpin/src/doctor.ts`;
+    const realDoctor = await Deno.readTextFile(doctor);
     await Deno.writeTextFile(
       doctor,
       `const q = (d: Deno.PermissionDescriptor) => Deno.permissions.query(d).then((s) => s.state);
@@ -296,7 +299,7 @@ console.log(JSON.stringify({ args: Deno.args, anyNet: await q({ name: "net" }), 
         backend: "granted",
       });
     } finally {
-      await Deno.remove(doctor);
+      await Deno.writeTextFile(doctor, realDoctor);
     }
   },
 });
