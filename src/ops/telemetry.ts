@@ -24,6 +24,8 @@ export function metricReason(reason: string): FallbackReason {
   if (reason === "status_429") return "status_429";
   if (reason.startsWith("status_")) return "status_5xx";
   if (reason === "timeout" || reason === "connect_error" || reason === "bad_stream") return reason;
+  // An answer that cannot be relayed (odd status, unknown encoding) is a broken answer, like a bad stream.
+  if (reason === "bad_response") return "bad_stream";
   return "connect_error";
 }
 

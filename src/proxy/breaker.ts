@@ -39,11 +39,6 @@ export class Breaker {
     this.#now = now;
   }
 
-  /** Whether the route is cooling now (no request should start on it). */
-  isCooling(): boolean {
-    return this.#probing || this.#now() < this.#openUntil;
-  }
-
   /**
    * Admits a request: `use` when healthy, `probe` for the one request that
    * tests the route after its cooldown, `cooling` otherwise.

@@ -668,50 +668,74 @@ Deno.test("keys never appear in any response, banner or log line", async () => {
   }
 });
 
-Deno.test("review fixes: 204 passes without a body, curl -d JSON is forced, /v1/models/fast wants GET, trailing slash is chat", async () => {
-  await using backend = fakeBackend((seen) =>
+/** A backend answering 204 on /files and a chat completion elsewhere, behind a proxy with two models. */
+async function twoModelProxy() {
+  const backend = fakeBackend((seen) =>
     seen.path.startsWith("/v1/files")
       ? new Response(null, { status: 204, headers: { "content-type": "application/json" } })
       : jsonResponse(completion("ok"))
   );
-  await using proxy = await startProxy({
+  const proxy = await startProxy({
     FAST_BASE_URL: backend.baseUrl,
     FAST_MODEL_NAME: "fast-model",
     SMART_MODEL_NAME: "smart-model",
   });
-  const del = await fetch(`${proxy.url}/v1/files/file-1`, { method: "DELETE" });
+  return {
+    backend,
+    proxy,
+    async [Symbol.asyncDispose]() {
+      await proxy.close();
+      await backend.close();
+    },
+  };
+}
+
+Deno.test("an upstream 204 reaches the client without a body", async () => {
+  await using t = await twoModelProxy();
+  const del = await fetch(`${t.proxy.url}/v1/files/file-1`, { method: "DELETE" });
   assert.equal(del.status, 204);
   assert.equal(await del.text(), "");
+});
 
-  // curl -d labels the body application/x-www-form-urlencoded.
-  const form = await fetch(`${proxy.url}/v1/embeddings`, {
+Deno.test("curl -d JSON (labelled as a form) has its model forced", async () => {
+  await using t = await twoModelProxy();
+  const form = await fetch(`${t.proxy.url}/v1/embeddings`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: '{"model":"text-embedding-3-small","input":"hi"}',
   });
   assert.equal(form.status, 200);
   await form.body?.cancel();
-  assert.equal(backend.seen.at(-1)?.json?.model, "fast-model");
-  const notJson = await fetch(`${proxy.url}/v1/embeddings`, {
+  assert.equal(t.backend.seen.at(-1)?.json?.model, "fast-model");
+});
+
+Deno.test("a form body that only looks like JSON is refused: its model cannot be known", async () => {
+  await using t = await twoModelProxy();
+  const notJson = await fetch(`${t.proxy.url}/v1/embeddings`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: "{not json",
   });
-  // Issue 7: modelpin cannot know the model of a body that looks like JSON but is not, so it refuses it.
-  assert.equal(notJson.status, 400, "a form body that only looks like JSON is refused");
+  assert.equal(notJson.status, 400);
   assert.equal((await notJson.json()).error.code, "unforceable_body");
-  assert.notEqual(backend.seen.at(-1)?.body, "{not json");
+  assert.equal(t.backend.seen.length, 0);
+});
 
-  const wrongMethod = await fetch(`${proxy.url}/v1/models/fast`, { method: "POST" });
+Deno.test("/v1/models/fast answers GET only", async () => {
+  await using t = await twoModelProxy();
+  const wrongMethod = await fetch(`${t.proxy.url}/v1/models/fast`, { method: "POST" });
   assert.equal(wrongMethod.status, 405);
   assert.equal((await wrongMethod.json()).error.code, "method_not_allowed");
+});
 
-  const slash = await fetch(`${proxy.url}/v1/chat/completions/`, {
+Deno.test("/v1/chat/completions/ with a trailing slash is chat: its model picks the route", async () => {
+  await using t = await twoModelProxy();
+  const slash = await fetch(`${t.proxy.url}/v1/chat/completions/`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ model: "SMART", messages: [] }),
   });
   assert.equal(slash.status, 200);
   await slash.body?.cancel();
-  assert.equal(backend.seen.at(-1)?.json?.model, "smart-model");
+  assert.equal(t.backend.seen.at(-1)?.json?.model, "smart-model");
 });
