@@ -132,6 +132,10 @@ export function authorized(config: Config, req: Request): boolean {
 
 /** Writes a finished request's log line and counts it (operations endpoints are not counted). */
 export function recordRequest(state: ProxyState, entry: LogEntry): void {
-  if (state.log) state.log(state.config.logJson ? formatLogJson(entry) : formatLogLine(entry));
+  if (state.log) {
+    const line = state.config.logJson ? formatLogJson(entry) : formatLogLine(entry);
+    // A client may put a key into what gets logged (its model name): logs often travel further than keys should.
+    state.log(state.secrets.length > 0 ? maskKeys(line, state.secrets) : line);
+  }
   if (!isOpsPath(entry.path)) state.telemetry.requestDone(entry);
 }

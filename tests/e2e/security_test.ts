@@ -889,3 +889,37 @@ Deno.test("methods: only GET, POST, DELETE and HEAD are forwarded; others get 40
   }
   assert.deepEqual(backend.seen.map((s) => s.method), ["GET", "POST", "DELETE", "HEAD"]);
 });
+
+// ------------------------------------------------------- operations endpoints leak nothing
+
+Deno.test("keys: /, /metrics, /status.json and /health never show a key, even after a backend echoed one", async () => {
+  await using fast = fakeBackend(() =>
+    jsonResponse({ error: { message: `invalid key ${ROUTE_KEYS.fast}`, type: "server_error" } }, 503)
+  );
+  await using smart = fakeBackend(() => jsonResponse({ error: { message: `bad ${ROUTE_KEYS.smart}` } }, 500));
+  await using proxy = await startProxy(routeEnv(fast.baseUrl, smart.baseUrl, { PROXY_API_KEYS: "client-key-1234567" }));
+  const auth = { authorization: "Bearer client-key-1234567" };
+  const res = await post(`${proxy.url}/v1/chat/completions`, { ...CHAT, model: `model-${ROUTE_KEYS.fast}` }, auth);
+  await res.body?.cancel();
+  const secrets = [ROUTE_KEYS.fast, ROUTE_KEYS.smart, "client-key-1234567"];
+  for (
+    const [path, headers] of [
+      ["/", { accept: "text/html" }],
+      ["/", {}],
+      ["/metrics", auth],
+      ["/status.json", auth],
+      ["/health", {}],
+    ] as const
+  ) {
+    const answer = await fetch(`${proxy.url}${path}`, { headers });
+    const text = await answer.text();
+    assert.equal(answer.status, 200, `${path}: ${text}`);
+    assertNoKeys(text + headerText(answer), secrets, path);
+  }
+  // Without the key, the endpoints that hold data refuse; the page and /health hold none.
+  for (const path of ["/metrics", "/status.json"]) {
+    const refused = await fetch(`${proxy.url}${path}`);
+    await openAiError(refused, 401, path);
+  }
+  assertNoKeys(proxyOutput(proxy), secrets, "log and stderr");
+});
