@@ -7,7 +7,7 @@
 
 import { Telemetry } from "../src/ops/telemetry.ts";
 import { StreamUsageScanner, usageFromJson } from "../src/ops/usage.ts";
-import type { LogEntry } from "../src/proxy/request_log.ts";
+import type { LogEntry } from "../src/ops/request_log.ts";
 
 const t = new Telemetry({
   routes: [

@@ -6,8 +6,9 @@
  */
 
 import type { Config } from "./config/config.ts";
+import { ENDPOINTS } from "./endpoints.ts";
 import { createProxy, type Proxy } from "./proxy/handler.ts";
-import { BatchedLog, type LineSink } from "./proxy/request_log.ts";
+import { BatchedLog, type LineSink } from "./ops/request_log.ts";
 import { pooledTransports } from "./upstream/transport.ts";
 
 /** What a running proxy server depends on. */
@@ -43,7 +44,7 @@ export function serveProxy(options: ServeOptions): RunningProxy {
   // The server owns the upstream pool, so it decides how each route reaches its backend.
   const transports = pooledTransports();
   const log = new BatchedLog(options.stdout);
-  const proxy = createProxy({ config, transports, log: (line) => log.line(line) });
+  const proxy = createProxy({ config, transports, endpoints: ENDPOINTS, log: (line) => log.line(line) });
   const server = Deno.serve({
     port: config.port,
     hostname: config.bindHost,

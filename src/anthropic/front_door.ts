@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ProxyError } from "../proxy/errors.ts";
+import { ProxyError } from "../errors/errors.ts";
 import { forward } from "../proxy/forward.ts";
 import { readClientBody } from "../proxy/openai_api.ts";
 import type { ProxyState, RequestContext } from "../proxy/state.ts";

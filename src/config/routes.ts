@@ -5,7 +5,6 @@
  * @module
  */
 
-import { upstreamTarget } from "../upstream/upstream_url.ts";
 import { checkKey, type Problems, readBaseUrl, textOf } from "./values.ts";
 import { ROUTE_VARIABLES } from "./variables.ts";
 
@@ -85,6 +84,7 @@ export function readRoutes(
 /** Whether two routes really differ (so one can fall back to the other). */
 export function routesDiffer(a: RouteConfig, b: RouteConfig): boolean {
   // Compare where requests really go: `https://x/v1/` and `https://x/v1` are one backend.
-  const where = (u: URL | null) => u ? upstreamTarget(u).prefix + "?" + u.search : "";
+  // (A base without a path means /v1, as in upstream_url.ts's stitching.)
+  const where = (u: URL | null) => u ? `${u.origin}${u.pathname.replace(/\/+$/, "") || "/v1"}?${u.search}` : "";
   return where(a.baseUrl) !== where(b.baseUrl) || a.model !== b.model || a.apiKey !== b.apiKey;
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ProxyError } from "../proxy/errors.ts";
+import { ProxyError } from "../errors/errors.ts";
 import { VERSION } from "../version.ts";
 import { EXPOSITION_CONTENT_TYPE } from "./metrics.ts";
 import { type Status } from "./status.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { LogEntry } from "../proxy/request_log.ts";
+import type { LogEntry } from "./request_log.ts";
 
 /** A client-chosen model name is cut to this length, as in the text line's spirit. */
 const MAX_MODEL = 200;

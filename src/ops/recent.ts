@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { LogEntry } from "../proxy/request_log.ts";
+import type { LogEntry } from "./request_log.ts";
 
 /** One request as the status page shows it. */
 export interface RecentRequest {

@@ -7,7 +7,7 @@
  */
 
 import { VERSION } from "../version.ts";
-import type { LogEntry } from "../proxy/request_log.ts";
+import type { LogEntry } from "./request_log.ts";
 import { Counter, CounterChild, Gauge, Histogram, HistogramChild, Registry } from "./metrics.ts";
 import { RecentRequests } from "./recent.ts";
 import type { Usage } from "./usage.ts";

@@ -12,7 +12,7 @@ import { maskKeys } from "../security/secrets.ts";
 import { type Attempt, attemptUpstream } from "../upstream/attempt.ts";
 import { setUpstreamKey } from "../upstream/headers.ts";
 import { checkedUpstreamUrl } from "../upstream/upstream_url.ts";
-import { ProxyError } from "./errors.ts";
+import { ProxyError } from "../errors/errors.ts";
 import { routeFailure } from "./fallback.ts";
 import { fallbackTo, type RoutePlan, startPlan } from "./fallback_plan.ts";
 import { retryAfterMs } from "./retry_after.ts";

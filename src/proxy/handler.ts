@@ -13,9 +13,9 @@ import { maskKeys } from "../security/secrets.ts";
 import type { RelayRegistry } from "../stream/stream_relay.ts";
 import type { Transports } from "../upstream/transport.ts";
 import type { Breaker } from "./breaker.ts";
-import { type Endpoint, findEndpoint } from "./endpoints.ts";
-import { errorResponse, ProxyError } from "./errors.ts";
-import type { LogEntry } from "./request_log.ts";
+import type { Endpoint } from "./endpoint.ts";
+import { errorResponse, ProxyError } from "../errors/errors.ts";
+import type { LogEntry } from "../ops/request_log.ts";
 import { authorized, buildState, type ProxyState, recordRequest, type RequestContext } from "./state.ts";
 
 /** What the handler depends on. */
@@ -24,6 +24,8 @@ export interface ProxyOptions {
   config: Config;
   /** How each route reaches its backend (the pool's owner decides). */
   transports: Transports;
+  /** The endpoints, first match wins (src/endpoints.ts composes modelpin's). */
+  endpoints: readonly Endpoint[];
   /** Receives one formatted line per request; omit to log nothing. */
   log?: (line: string) => void;
 }
@@ -46,7 +48,7 @@ export interface Proxy {
 export function createProxy(options: ProxyOptions): Proxy {
   const state = buildState(options.config, options.transports, options.log);
   return {
-    handler: (req) => handle(state, req),
+    handler: (req) => handle(state, options.endpoints, req),
     relays: state.relays,
     breakers: { fast: state.routes.fast.breaker, smart: state.routes.smart.breaker },
     telemetry: state.telemetry,
@@ -58,7 +60,7 @@ export function createProxy(options: ProxyOptions): Proxy {
 }
 
 /** Answers one request; whatever goes wrong becomes an error response here. */
-export async function handle(state: ProxyState, req: Request): Promise<Response> {
+export async function handle(state: ProxyState, endpoints: readonly Endpoint[], req: Request): Promise<Response> {
   const started = performance.now();
   const entry: LogEntry = { method: req.method, path: "-", status: 0, ms: 0, stream: false };
   let endpoint: Endpoint | undefined;
@@ -66,7 +68,7 @@ export async function handle(state: ProxyState, req: Request): Promise<Response>
   try {
     const { path, search } = requestTarget(req);
     entry.path = path;
-    endpoint = findEndpoint(path);
+    endpoint = endpoints.find((e) => e.matches(path));
     res = await dispatch(state, endpoint, { req, path, search, entry, started });
   } catch (err) {
     if (!(err instanceof ProxyError)) {

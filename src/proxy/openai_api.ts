@@ -8,7 +8,7 @@
 import { bodyForRoute, classifyBody, type ForcedBody, isForced, requestedModel } from "../request/forced_body.ts";
 import { readBody } from "../request/request_body.ts";
 import { upstreamHeaders } from "../upstream/headers.ts";
-import { ProxyError } from "./errors.ts";
+import { ProxyError } from "../errors/errors.ts";
 import { forward, type UpstreamPlan } from "./forward.ts";
 import { pickRoute } from "./route_choice.ts";
 import type { ProxyState, RequestContext } from "./state.ts";

@@ -11,7 +11,7 @@ import { StreamRelay, type StreamTransform } from "../stream/stream_relay.ts";
 import type { Attempt } from "../upstream/attempt.ts";
 import { downstreamHeaders } from "../upstream/headers.ts";
 import { passThrough } from "../upstream/upstream_body.ts";
-import { ProxyError } from "./errors.ts";
+import { ProxyError } from "../errors/errors.ts";
 import { retryAfterMs } from "./retry_after.ts";
 import { type ProxyState, recordRequest, type RequestContext, type Route } from "./state.ts";
 import { StreamUsageScanner, tapUsage, usageFromJson } from "../ops/usage.ts";

@@ -17,7 +17,7 @@ import type { FetchLike } from "../upstream/attempt.ts";
 import type { Transports } from "../upstream/transport.ts";
 import { type UpstreamTarget, upstreamTarget } from "../upstream/upstream_url.ts";
 import { Breaker } from "./breaker.ts";
-import { formatLogLine, type LogEntry } from "./request_log.ts";
+import { formatLogLine, type LogEntry } from "../ops/request_log.ts";
 
 /** One route as the proxy uses it. */
 export interface Route {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ProxyError } from "../proxy/errors.ts";
+import { ProxyError } from "../errors/errors.ts";
 import { rewriteModel } from "./model_rewrite.ts";
 import { type JsonBody, parseJsonObject } from "./request_body.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { ProxyError } from "../proxy/errors.ts";
+import { ProxyError } from "../errors/errors.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ProxyError } from "../proxy/errors.ts";
+import { ProxyError } from "../errors/errors.ts";
 
 /** A request's path (raw, as sent) and its query (with `?`, or empty). */
 export interface RequestTarget {

@@ -7,7 +7,7 @@
  */
 
 import type { ChunkResult, ChunkSource } from "../upstream/chunk_reader.ts";
-import { sseErrorEvent } from "../proxy/errors.ts";
+import { sseErrorEvent } from "../errors/errors.ts";
 import type { StreamKeyMasker } from "../security/secrets.ts";
 
 /** How a relayed stream ended. */

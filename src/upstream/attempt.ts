@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Outcome } from "../proxy/fallback.ts";
+import type { Outcome } from "./outcome.ts";
 import { ChunkReader, type ChunkResult, type ChunkSource } from "./chunk_reader.ts";
 import { FirstEventScanner } from "../stream/sse.ts";
 import { type BoundedRead, decodedBody, MAX_BUFFERED_ANSWER_BYTES, readBounded } from "./upstream_body.ts";

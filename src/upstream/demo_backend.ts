@@ -5,7 +5,7 @@
  * @module
  */
 
-import { errorBody } from "../proxy/errors.ts";
+import { errorBody } from "../errors/errors.ts";
 import type { RouteName } from "../config/config.ts";
 import type { FetchLike } from "./attempt.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { ProxyError } from "../proxy/errors.ts";
+import { ProxyError } from "../errors/errors.ts";
 
 /** A backend base URL, pre-split so stitching a request is one concatenation. */
 export interface UpstreamTarget {

@@ -1,7 +1,7 @@
 /** Unit tests of the operations endpoints' routing, content negotiation and auth. */
 
 import assert from "node:assert/strict";
-import { ProxyError } from "../../../src/proxy/errors.ts";
+import { ProxyError } from "../../../src/errors/errors.ts";
 import { isOpsPath, opsEndpoints, wantsHtml } from "../../../src/ops/endpoints.ts";
 import { buildStatus } from "../../../src/ops/status.ts";
 import { Telemetry } from "../../../src/ops/telemetry.ts";

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describeEntry, RecentRequests } from "../../../src/ops/recent.ts";
-import type { LogEntry } from "../../../src/proxy/request_log.ts";
+import type { LogEntry } from "../../../src/ops/request_log.ts";
 
 function entry(i: number, extra: Partial<LogEntry> = {}): LogEntry {
   return { method: "POST", path: `/v1/chat/completions`, status: 200, ms: i, stream: false, ...extra };

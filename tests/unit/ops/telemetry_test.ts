@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describeFailure, metricReason, Telemetry } from "../../../src/ops/telemetry.ts";
-import type { LogEntry } from "../../../src/proxy/request_log.ts";
+import type { LogEntry } from "../../../src/ops/request_log.ts";
 
 function telemetry(cooling = { fast: false, smart: false }, open = 0): Telemetry {
   return new Telemetry({

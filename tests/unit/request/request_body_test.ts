@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ProxyError } from "../../../src/proxy/errors.ts";
+import { ProxyError } from "../../../src/errors/errors.ts";
 import { formatLimit, parseJsonObject, readBody } from "../../../src/request/request_body.ts";
 
 const enc = new TextEncoder();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ProxyError } from "../../../src/proxy/errors.ts";
+import { ProxyError } from "../../../src/errors/errors.ts";
 import { requestTarget } from "../../../src/request/request_target.ts";
 
 function req(url: string, host?: string): Request {

@@ -1,29 +1,16 @@
 /**
  * The endpoint table: every path modelpin answers, its methods, whether it
  * needs a proxy key, and the function that answers it. A new front door or
- * endpoint is one line here and one file.
+ * endpoint is one line here and one file; server.ts hands the table to the handler.
  *
  * @module
  */
 
-import { anthropicError, countTokens, messages } from "../anthropic/front_door.ts";
-import { health, modelInfo, modelList } from "./local_endpoints.ts";
-import { chatCompletions, otherApi } from "./openai_api.ts";
-import type { ProxyState, RequestContext } from "./state.ts";
-
-/** One endpoint. */
-export interface Endpoint {
-  /** Whether it serves `path`. */
-  matches: (path: string) => boolean;
-  /** The methods it serves; others get a 405 naming these. */
-  methods: readonly string[];
-  /** Whether a proxy key is required (when PROXY_API_KEYS is set). */
-  auth: boolean;
-  /** Answers the request; errors are thrown as ProxyError. */
-  handle: (state: ProxyState, ctx: RequestContext) => Response | Promise<Response>;
-  /** Re-shapes an error answer for this API's clients (Anthropic's error shape); OpenAI's by default. */
-  shapeError?: (res: Response) => Promise<Response>;
-}
+import { anthropicError, countTokens, messages } from "./anthropic/front_door.ts";
+import { health, modelInfo, modelList } from "./proxy/local_endpoints.ts";
+import { chatCompletions, otherApi } from "./proxy/openai_api.ts";
+import type { Endpoint } from "./proxy/endpoint.ts";
+import type { ProxyState, RequestContext } from "./proxy/state.ts";
 
 const READ = ["GET", "HEAD"] as const;
 /** The methods the OpenAI API uses; anything else (TRACE, PUT, ...) never goes upstream. */
@@ -55,8 +42,3 @@ export const ENDPOINTS: readonly Endpoint[] = [
   },
   { matches: (p) => p === "/v1" || p.startsWith("/v1/"), methods: FORWARDED, auth: true, handle: otherApi },
 ];
-
-/** The endpoint serving `path`, if any. */
-export function findEndpoint(path: string): Endpoint | undefined {
-  return ENDPOINTS.find((e) => e.matches(path));
-}

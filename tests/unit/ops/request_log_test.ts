@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BatchedLog, formatLogLine, type LogEntry } from "../../../src/proxy/request_log.ts";
+import { BatchedLog, formatLogLine, type LogEntry } from "../../../src/ops/request_log.ts";
 
 const NOW = new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 678));
 const TS = "2025-01-02T03:04:05.678Z";
