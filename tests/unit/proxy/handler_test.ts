@@ -294,6 +294,21 @@ Deno.test("handler: when both routes fail, the first failure is answered and the
   assert.match(lines[0], /-> fast:forced-fast 503 .* fallback=status_503_failed_too/);
 });
 
+Deno.test("handler: a primary cooled by its breaker is skipped for the other route, and the log says so", async () => {
+  const { state, sent, lines } = proxy(
+    (s) => s.route === "fast" ? json({ error: { message: "down" } }, 503) : json(completion("from smart")),
+    { PROXY_BREAKER_FAILURES: "1" },
+  );
+  const first = await handle(state, chat("gpt-4")); // fast fails once: its breaker opens
+  await first.body?.cancel();
+  assert.deepEqual(sent.map((s) => s.route), ["fast", "smart"]);
+  const second = await handle(state, chat("gpt-4"));
+  assert.equal(second.status, 200);
+  await second.body?.cancel();
+  assert.deepEqual(sent.map((s) => s.route), ["fast", "smart", "smart"], "fast was not tried again");
+  assert.match(lines[1], /-> smart:forced-smart 200 .* fallback=fast_cooling$/);
+});
+
 Deno.test("handler: a key the backend echoes in a 200 body is masked before it reaches the client", async () => {
   const { state } = proxy((s) => json(completion(`you sent ${s.headers.get("authorization")}`)));
   const res = await handle(state, chat("gpt-4"));

@@ -227,6 +227,33 @@ Deno.test("attempt: the timeout covers a JSON body that stalls after its headers
   assert.equal(signal.aborted, true);
 });
 
+Deno.test("attempt: the timeout covers a stream's first event, not just its headers", async () => {
+  let signal!: AbortSignal;
+  const s = stub((init) => {
+    signal = init.signal!;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(encoder.encode(": keep-alive\n\n")); // a comment is not a first event
+        signal.addEventListener("abort", () => c.error(new DOMException("aborted", "AbortError")), { once: true });
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  });
+  const attempt = await attemptUpstream(request(true), ctx(s.fetch, { timeoutMs: 20 }));
+  kindOf(attempt, "failed");
+  assert.deepEqual(attempt.outcome, { kind: "timeout" });
+  assert.equal(signal.aborted, true);
+});
+
+Deno.test("attempt: an SSE answer with no event boundary in its first 256 KiB is passed on unjudged", async () => {
+  const blob = "data: " + "x".repeat(300 * 1024); // no blank line: never a complete event
+  const s = stub(() => sse(blob));
+  const attempt = await attemptUpstream(request(true), ctx(s.fetch));
+  kindOf(attempt, "stream");
+  if (attempt.kind !== "stream") return;
+  assert.equal(attempt.prefetched.map((c) => decoder.decode(c)).join("") + await restOfStream(attempt), blob);
+});
+
 Deno.test("attempt: a redirect is never followed: it fails as a redirect with its status", async () => {
   const s = stub(() =>
     new Response("moved", { status: 307, headers: { location: "http://elsewhere.test/v1/chat/completions" } })
