@@ -11,6 +11,7 @@ import { handle } from "../../../src/proxy/handler.ts";
 import { buildState, type ProxyState } from "../../../src/proxy/state.ts";
 import type { FetchLike } from "../../../src/upstream/attempt.ts";
 import type { Transports } from "../../../src/upstream/transport.ts";
+import { ENDPOINTS } from "../../../src/endpoints.ts";
 
 const FAST_KEY = "sk-fast-route-0123456789";
 const SMART_KEY = "sk-smart-route-9876543210";
@@ -112,7 +113,7 @@ async function assertOpenAIError(res: Response, status: number, code: string): P
 
 Deno.test("handler: a chat completion goes to the fast route with FAST_MODEL_NAME forced, the rest unchanged", async () => {
   const { state, sent } = proxy(ok);
-  const res = await handle(state, chat("gpt-4", { temperature: 0.5, tools: [] }));
+  const res = await handle(state, ENDPOINTS, chat("gpt-4", { temperature: 0.5, tools: [] }));
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), completion("hi"));
   assert.equal(sent.length, 1);
@@ -130,7 +131,7 @@ Deno.test("handler: a chat completion goes to the fast route with FAST_MODEL_NAM
 Deno.test("handler: model 'smart' (any case) goes to the smart route with SMART_MODEL_NAME forced", async () => {
   const { state, sent } = proxy(ok);
   for (const model of ["smart", "SMART"]) {
-    const res = await handle(state, chat(model));
+    const res = await handle(state, ENDPOINTS, chat(model));
     assert.equal(res.status, 200);
     await res.body?.cancel();
   }
@@ -147,7 +148,7 @@ Deno.test("handler: another endpoint (embeddings) goes to fast with its model fo
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ model: "smart", input: "x" }),
   });
-  const res = await handle(state, req);
+  const res = await handle(state, ENDPOINTS, req);
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { object: "list", data: [] });
   assert.equal(sent[0].route, "fast", "only chat completions choose a route by model name");
@@ -162,7 +163,7 @@ Deno.test("handler: the route's key replaces the client's Authorization upstream
     "x-api-key": CLIENT_KEY,
     cookie: "session=1",
   });
-  const res = await handle(state, req);
+  const res = await handle(state, ENDPOINTS, req);
   await res.body?.cancel();
   const headers = sent[0].headers;
   assert.equal(headers.get("authorization"), `Bearer ${SMART_KEY}`);
@@ -175,7 +176,7 @@ Deno.test("handler: the route's key replaces the client's Authorization upstream
 
 Deno.test("handler: GET /v1/models lists fast and smart without calling a backend", async () => {
   const { state, sent } = proxy(ok);
-  const res = await handle(state, new Request("http://proxy.test/v1/models"));
+  const res = await handle(state, ENDPOINTS, new Request("http://proxy.test/v1/models"));
   assert.equal(res.status, 200);
   const body = await res.json();
   assert.equal(body.object, "list");
@@ -185,7 +186,7 @@ Deno.test("handler: GET /v1/models lists fast and smart without calling a backen
 
 Deno.test("handler: GET /health shows each route's host, model and breaker, never a key, and calls no backend", async () => {
   const { state, sent } = proxy(ok, { PROXY_API_KEYS: PROXY_KEY });
-  const res = await handle(state, new Request("http://proxy.test/health"));
+  const res = await handle(state, ENDPOINTS, new Request("http://proxy.test/health"));
   assert.equal(res.status, 200, "no proxy key needed for /health");
   const text = await res.text();
   const body = JSON.parse(text);
@@ -201,14 +202,18 @@ Deno.test("handler: GET /health shows each route's host, model and breaker, neve
 
 Deno.test("handler: an unknown path is a 404 in OpenAI's shape naming method and path", async () => {
   const { state, sent } = proxy(ok);
-  const message = await assertOpenAIError(await handle(state, new Request("http://proxy.test/nope")), 404, "not_found");
+  const message = await assertOpenAIError(
+    await handle(state, ENDPOINTS, new Request("http://proxy.test/nope")),
+    404,
+    "not_found",
+  );
   assert.match(message, /GET \/nope/);
   assert.equal(sent.length, 0);
 });
 
 Deno.test("handler: a method the endpoint does not serve is a 405 with Allow", async () => {
   const { state, sent } = proxy(ok);
-  const res = await handle(state, new Request("http://proxy.test/v1/chat/completions"));
+  const res = await handle(state, ENDPOINTS, new Request("http://proxy.test/v1/chat/completions"));
   assert.equal(res.headers.get("allow"), "POST");
   await assertOpenAIError(res, 405, "method_not_allowed");
   assert.equal(sent.length, 0);
@@ -216,18 +221,22 @@ Deno.test("handler: a method the endpoint does not serve is a 405 with Allow", a
 
 Deno.test("handler: with PROXY_API_KEYS, a missing or wrong key is a 401 and nothing goes upstream", async () => {
   const { state, sent } = proxy(ok, { PROXY_API_KEYS: PROXY_KEY });
-  await assertOpenAIError(await handle(state, chat("gpt-4")), 401, "invalid_api_key");
+  await assertOpenAIError(await handle(state, ENDPOINTS, chat("gpt-4")), 401, "invalid_api_key");
   const wrong = post("/v1/chat/completions", { model: "x", messages: [] }, { authorization: "Bearer not-it" });
-  await assertOpenAIError(await handle(state, wrong), 401, "invalid_api_key");
+  await assertOpenAIError(await handle(state, ENDPOINTS, wrong), 401, "invalid_api_key");
   // An unknown path is a 401 too: a stranger learns nothing about what exists.
-  await assertOpenAIError(await handle(state, new Request("http://proxy.test/nope")), 401, "invalid_api_key");
+  await assertOpenAIError(
+    await handle(state, ENDPOINTS, new Request("http://proxy.test/nope")),
+    401,
+    "invalid_api_key",
+  );
   assert.equal(sent.length, 0);
 });
 
 Deno.test("handler: with PROXY_API_KEYS, the right key is accepted and replaced by the route's key", async () => {
   const { state, sent } = proxy(ok, { PROXY_API_KEYS: PROXY_KEY });
   const req = post("/v1/chat/completions", { model: "x", messages: [] }, { authorization: `Bearer ${PROXY_KEY}` });
-  const res = await handle(state, req);
+  const res = await handle(state, ENDPOINTS, req);
   assert.equal(res.status, 200);
   await res.body?.cancel();
   assert.equal(sent[0].headers.get("authorization"), `Bearer ${FAST_KEY}`);
@@ -236,7 +245,7 @@ Deno.test("handler: with PROXY_API_KEYS, the right key is accepted and replaced 
 Deno.test("handler: a Host header that is not a plain host is refused (400 invalid_host) before any backend call", async () => {
   const { state, sent } = proxy(ok);
   const req = new Request("http://proxy.test/v1/models", { headers: { host: "evil.test/v1?x=" } });
-  await assertOpenAIError(await handle(state, req), 400, "invalid_host");
+  await assertOpenAIError(await handle(state, ENDPOINTS, req), 400, "invalid_host");
   assert.equal(sent.length, 0);
 });
 
@@ -244,14 +253,14 @@ Deno.test("handler: a path with characters a URL parser would rewrite is refused
   const { state, sent } = proxy(ok);
   // The URL parser keeps '|' as it is; a backend's parser may not.
   const req = new Request("http://proxy.test/v1/files|x", { method: "GET" });
-  await assertOpenAIError(await handle(state, req), 400, "invalid_path");
+  await assertOpenAIError(await handle(state, ENDPOINTS, req), 400, "invalid_path");
   assert.equal(sent.length, 0);
 });
 
 Deno.test("handler: an encoded slash that could climb out of the base path is refused (400 invalid_path)", async () => {
   const { state, sent } = proxy(ok);
   await assertOpenAIError(
-    await handle(state, new Request("http://proxy.test/v1/files/..%2f..%2fadmin")),
+    await handle(state, ENDPOINTS, new Request("http://proxy.test/v1/files/..%2f..%2fadmin")),
     400,
     "invalid_path",
   );
@@ -264,7 +273,7 @@ Deno.test("handler: a 503 from the primary falls back to the other route, and th
   const { state, sent, lines } = proxy((s) =>
     s.route === "fast" ? json({ error: { message: "overloaded" } }, 503) : json(completion("from smart"))
   );
-  const res = await handle(state, chat("gpt-4"));
+  const res = await handle(state, ENDPOINTS, chat("gpt-4"));
   assert.equal(res.status, 200);
   assert.equal((await res.json()).choices[0].message.content, "from smart");
   assert.deepEqual(sent.map((s) => [s.route, JSON.parse(s.body).model]), [
@@ -278,7 +287,7 @@ Deno.test("handler: a 503 from the primary falls back to the other route, and th
 
 Deno.test("handler: a 400 from the primary is the client's problem: passed on, no fallback", async () => {
   const { state, sent, lines } = proxy(() => json({ error: { message: "bad request" } }, 400));
-  const res = await handle(state, chat("gpt-4"));
+  const res = await handle(state, ENDPOINTS, chat("gpt-4"));
   assert.equal(res.status, 400);
   assert.deepEqual(await res.json(), { error: { message: "bad request" } });
   assert.equal(sent.length, 1);
@@ -287,7 +296,7 @@ Deno.test("handler: a 400 from the primary is the client's problem: passed on, n
 
 Deno.test("handler: when both routes fail, the first failure is answered and the log says the fallback failed too", async () => {
   const { state, sent, lines } = proxy(() => json({ error: { message: "down" } }, 503));
-  const res = await handle(state, chat("gpt-4"));
+  const res = await handle(state, ENDPOINTS, chat("gpt-4"));
   assert.equal(res.status, 503);
   await res.body?.cancel();
   assert.equal(sent.length, 2);
@@ -299,10 +308,10 @@ Deno.test("handler: a primary cooled by its breaker is skipped for the other rou
     (s) => s.route === "fast" ? json({ error: { message: "down" } }, 503) : json(completion("from smart")),
     { PROXY_BREAKER_FAILURES: "1" },
   );
-  const first = await handle(state, chat("gpt-4")); // fast fails once: its breaker opens
+  const first = await handle(state, ENDPOINTS, chat("gpt-4")); // fast fails once: its breaker opens
   await first.body?.cancel();
   assert.deepEqual(sent.map((s) => s.route), ["fast", "smart"]);
-  const second = await handle(state, chat("gpt-4"));
+  const second = await handle(state, ENDPOINTS, chat("gpt-4"));
   assert.equal(second.status, 200);
   await second.body?.cancel();
   assert.deepEqual(sent.map((s) => s.route), ["fast", "smart", "smart"], "fast was not tried again");
@@ -311,7 +320,7 @@ Deno.test("handler: a primary cooled by its breaker is skipped for the other rou
 
 Deno.test("handler: a key the backend echoes in a 200 body is masked before it reaches the client", async () => {
   const { state } = proxy((s) => json(completion(`you sent ${s.headers.get("authorization")}`)));
-  const res = await handle(state, chat("gpt-4"));
+  const res = await handle(state, ENDPOINTS, chat("gpt-4"));
   assert.equal(res.status, 200);
   const text = await res.text();
   assert.ok(!text.includes(FAST_KEY), text);
@@ -321,7 +330,7 @@ Deno.test("handler: a key the backend echoes in a 200 body is masked before it r
 Deno.test("handler: a streamed answer is relayed and logged when the stream ends", async () => {
   const events = `data: {"choices":[{"delta":{"content":"hi"}}]}\n\ndata: [DONE]\n\n`;
   const { state, lines } = proxy(() => new Response(events, { headers: { "content-type": "text/event-stream" } }));
-  const res = await handle(state, chat("gpt-4", { stream: true }));
+  const res = await handle(state, ENDPOINTS, chat("gpt-4", { stream: true }));
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("cache-control"), "no-cache");
   assert.equal(lines.length, 0, "the line waits for the stream's end");
@@ -342,6 +351,7 @@ Deno.test("handler: /v1/messages goes upstream as a chat completion and comes ba
   const { state, sent } = proxy(() => json(completion("hi there")));
   const res = await handle(
     state,
+    ENDPOINTS,
     post("/v1/messages?beta=true", claudeRequest, { "x-api-key": CLIENT_KEY, "anthropic-version": "2023-06-01" }),
   );
   assert.equal(res.status, 200);
@@ -367,7 +377,7 @@ Deno.test("handler: a backend 401 on /v1/messages comes back in Anthropic's erro
   const { state } = proxy(() =>
     json({ error: { message: "invalid upstream key", type: "invalid_request_error" } }, 401)
   );
-  const res = await handle(state, post("/v1/messages", { ...claudeRequest, model: "claude-sonnet-4" }));
+  const res = await handle(state, ENDPOINTS, post("/v1/messages", { ...claudeRequest, model: "claude-sonnet-4" }));
   assert.equal(res.status, 401);
   assert.deepEqual(await res.json(), {
     type: "error",
@@ -377,7 +387,7 @@ Deno.test("handler: a backend 401 on /v1/messages comes back in Anthropic's erro
 
 Deno.test("handler: the proxy's own 401 on /v1/messages is in Anthropic's shape too", async () => {
   const { state, sent } = proxy(ok, { PROXY_API_KEYS: PROXY_KEY });
-  const res = await handle(state, post("/v1/messages", claudeRequest, { "x-api-key": "wrong-key" }));
+  const res = await handle(state, ENDPOINTS, post("/v1/messages", claudeRequest, { "x-api-key": "wrong-key" }));
   assert.equal(res.status, 401);
   const body = await res.json();
   assert.equal(body.type, "error");
@@ -392,9 +402,9 @@ Deno.test("handler: PROXY_LOG=json writes one JSON object per request with the r
     (s) => s.route === "fast" ? json({ error: { message: "down" } }, 502) : json(completion("ok")),
     { PROXY_LOG: "json" },
   );
-  const res = await handle(state, chat("gpt-4"));
+  const res = await handle(state, ENDPOINTS, chat("gpt-4"));
   await res.body?.cancel();
-  const local = await handle(state, new Request("http://proxy.test/v1/models"));
+  const local = await handle(state, ENDPOINTS, new Request("http://proxy.test/v1/models"));
   await local.body?.cancel();
   assert.equal(lines.length, 2);
   const [line, modelsLine] = lines.map((l) => JSON.parse(l));
@@ -414,7 +424,7 @@ Deno.test("handler: PROXY_LOG=json writes one JSON object per request with the r
 
 Deno.test("handler: PROXY_LOG=off writes nothing", async () => {
   const { state, lines } = proxy(ok, { PROXY_LOG: "off" });
-  const res = await handle(state, chat("gpt-4"));
+  const res = await handle(state, ENDPOINTS, chat("gpt-4"));
   await res.body?.cancel();
   assert.deepEqual(lines, []);
 });
@@ -425,7 +435,7 @@ Deno.test("handler: no log line ever holds a key, a body or the query", async ()
     model: "gpt-4",
     messages: [{ role: "user", content: "secret prompt" }],
   }, { authorization: `Bearer ${CLIENT_KEY}` });
-  const res = await handle(state, req);
+  const res = await handle(state, ENDPOINTS, req);
   await res.body?.cancel();
   assert.equal(lines.length, 1);
   for (const never of [CLIENT_KEY, FAST_KEY, "secret prompt", "?"]) assert.ok(!lines[0].includes(never), lines[0]);
