@@ -21,34 +21,40 @@ export const TOKENS_PER_IMAGE = 1600;
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** Content nested deeper than this is refused: no real request comes close, and recursion must stay bounded. */
+const MAX_DEPTH = 64;
+
 /** Adds up the characters and images of a value of any content shape. */
-function measure(value: unknown, acc: { chars: number; images: number }): void {
+function measure(value: unknown, acc: { chars: number; images: number }, depth = 0): void {
+  if (depth > MAX_DEPTH) {
+    throw new AnthropicRequestError("messages", `content is nested deeper than ${MAX_DEPTH} levels`);
+  }
   if (typeof value === "string") acc.chars += value.length;
-  else if (Array.isArray(value)) { for (const v of value) measure(v, acc); }
+  else if (Array.isArray(value)) { for (const v of value) measure(v, acc, depth + 1); }
   else if (isObject(value)) {
     switch (value.type) {
       case "image":
         acc.images++;
         return;
       case "text":
-        measure(value.text, acc);
+        measure(value.text, acc, depth + 1);
         return;
       case "thinking":
-        measure(value.thinking, acc);
+        measure(value.thinking, acc, depth + 1);
         return;
       case "tool_use":
         acc.chars += String(value.name ?? "").length + JSON.stringify(value.input ?? {}).length;
         return;
       case "tool_result":
-        measure(value.content, acc);
+        measure(value.content, acc, depth + 1);
         return;
       case "document": {
         const source = isObject(value.source) ? value.source : {};
-        measure(source.type === "text" ? source.data : source.content, acc);
+        measure(source.type === "text" ? source.data : source.content, acc, depth + 1);
         return;
       }
       default:
-        measure(value.content, acc);
+        measure(value.content, acc, depth + 1);
     }
   }
 }

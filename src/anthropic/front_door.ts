@@ -32,6 +32,10 @@ function translated<T>(step: () => T): T {
     if (err instanceof AnthropicRequestError) {
       throw new ProxyError(400, "invalid_request_error", "invalid_request", err.message);
     }
+    // JSON nested thousands deep overflows any recursive walk (JSON.stringify's too): the client's mistake.
+    if (err instanceof RangeError) {
+      throw new ProxyError(400, "invalid_request_error", "invalid_request", "the request is nested too deeply");
+    }
     throw err;
   }
 }

@@ -16,6 +16,7 @@ import {
   type RouteConfig,
 } from "../config/config.ts";
 import { type LaunchOptions, loadLaunchConfig } from "../config/launch_options.ts";
+import { readBounded } from "../upstream/upstream_body.ts";
 import { maskableKeys, maskKeys } from "../security/secrets.ts";
 import { stitchUrl, upstreamTarget } from "../upstream/upstream_url.ts";
 
@@ -94,6 +95,19 @@ export function connectProblem(err: unknown, timedOut: boolean, base: URL, timeo
   return `could not connect to ${where}`;
 }
 
+/** The most of a backend's answer the doctor reads (a long model list fits easily). */
+const PROBE_BODY_LIMIT = 4 * 1024 * 1024;
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
 /** A fetch with a timeout that never follows redirects (the key must stay on its host). */
 async function probe(
   url: string,
@@ -109,7 +123,12 @@ async function probe(
   const started = performance.now();
   try {
     const res = await fetch(url, { ...init, redirect: "manual", signal: controller.signal });
-    const body = await res.text();
+    // A model list is small; a hostile or broken backend must not make the doctor hold gigabytes.
+    const read = res.body
+      ? await readBounded(res.body, PROBE_BODY_LIMIT)
+      : { whole: true as const, bytes: new Uint8Array(0) };
+    if (!read.whole) await read.reader.cancel().catch(() => {});
+    const body = new TextDecoder().decode(read.whole ? read.bytes : concat(read.head));
     return { res, body, ms: performance.now() - started };
   } catch (error) {
     return { error, timedOut };
@@ -166,8 +185,8 @@ async function checkBackend(
   add("OK", `${b.base.host} reachable (${via}, answered in ${ms.toFixed(0)} ms)`);
   const status = res.status;
   if (status === 401 || status === 403) {
-    const said = errorSnippet(body);
-    add("FAIL", `key rejected (HTTP ${status}${said ? `: ${mask(said)}` : ""}): set ${variable(b.routes, "API_KEY")}`);
+    const said = errorSnippet(mask(body));
+    add("FAIL", `key rejected (HTTP ${status}${said ? `: ${said}` : ""}): set ${variable(b.routes, "API_KEY")}`);
     add("SKIP", "model not checked: the key was rejected");
     return { lines, reachable: true };
   }
@@ -227,7 +246,7 @@ async function checkLive(route: RouteConfig, timeoutMs: number, mask: (s: string
   if (got.res.status === 200) {
     return { verdict: "OK", subject, text: `live chat completion answered in ${got.ms.toFixed(0)} ms` };
   }
-  const said = errorSnippet(got.body);
+  const said = errorSnippet(mask(got.body));
   const hint = got.res.status === 404 || got.res.status === 400
     ? `check ${variable([route], "MODEL_NAME")} and ${variable([route], "BASE_URL")}`
     : got.res.status === 401 || got.res.status === 403
@@ -236,7 +255,7 @@ async function checkLive(route: RouteConfig, timeoutMs: number, mask: (s: string
   return {
     verdict: "FAIL",
     subject,
-    text: `live chat completion answered HTTP ${got.res.status}${said ? ` (${mask(said)})` : ""}: ${hint}`,
+    text: `live chat completion answered HTTP ${got.res.status}${said ? ` (${said})` : ""}: ${hint}`,
   };
 }
 

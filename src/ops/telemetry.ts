@@ -29,18 +29,23 @@ export function metricReason(reason: string): FallbackReason {
   return "connect_error";
 }
 
-/** What a failed attempt said, for the status page's "last error" (mask it before showing it). */
+/**
+ * What a failed attempt said, for the status page's "last error". `mask` hides
+ * keys; it runs on the whole text before anything is cut, so a key that
+ * straddles the cut cannot survive as a readable prefix.
+ */
 export function describeFailure(
   reason: string,
   attempt: { outcome: { kind: string }; response?: Response; body?: Uint8Array; streamError?: string },
+  mask: (text: string) => string = (text) => text,
 ): string {
-  if (attempt.streamError) return attempt.streamError;
+  if (attempt.streamError) return shorten(mask(attempt.streamError));
   if (attempt.outcome.kind === "timeout") return "no answer within PROXY_TIMEOUT";
   if (attempt.outcome.kind === "connect_error") return "could not connect to the backend";
   const status = attempt.response?.status;
   let said = "";
   if (attempt.body && attempt.body.length > 0) {
-    const text = new TextDecoder().decode(attempt.body.subarray(0, 2048));
+    const text = mask(new TextDecoder().decode(attempt.body));
     try {
       const message = JSON.parse(text)?.error?.message;
       said = typeof message === "string" ? message : text;
@@ -48,9 +53,14 @@ export function describeFailure(
       said = text;
     }
   }
-  said = said.replace(/\s+/g, " ").trim();
-  if (said.length > 200) said = said.slice(0, 200) + "…";
+  said = shorten(said);
   return status ? `HTTP ${status}${said ? `: ${said}` : ""}` : reason;
+}
+
+/** One line of at most 200 characters. */
+function shorten(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 200 ? line.slice(0, 200) + "…" : line;
 }
 
 /** What the instruments need to know about a route. */

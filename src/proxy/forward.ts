@@ -156,6 +156,7 @@ function noteAttempt(
     state.telemetry.firstByte(name, (performance.now() - attemptStarted) / 1000);
   }
   if (failure !== undefined) {
-    state.telemetry.attemptFailed(name, failure, maskKeys(describeFailure(failure, attempt), state.secrets));
+    const said = describeFailure(failure, attempt, (text) => maskKeys(text, state.secrets));
+    state.telemetry.attemptFailed(name, failure, said);
   }
 }

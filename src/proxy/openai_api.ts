@@ -22,7 +22,8 @@ export async function chatCompletions(state: ProxyState, ctx: RequestContext): P
 export async function otherApi(state: ProxyState, ctx: RequestContext): Promise<Response> {
   // Dot segments, backslashes (URL parsers read them as "/") and encoded separators could
   // climb out of the backend's base path, carrying the key with them.
-  if (/\/\.\.?([/\\]|$)|\\|%2e|%2f|%5c/i.test(ctx.path)) throw ProxyError.dotSegments();
+  // `..;` counts too: Java servers (Tomcat, Jetty, Spring) read it as `..`.
+  if (/\/\.\.?([/\\;]|$)|\\|%2e|%2f|%5c/i.test(ctx.path)) throw ProxyError.dotSegments();
   return await forward(state, ctx, await openAiPlan(state, ctx, false));
 }
 
@@ -53,8 +54,20 @@ async function openAiPlan(state: ProxyState, ctx: RequestContext, chat: boolean)
   };
 }
 
-/** The request body, within PROXY_MAX_BODY_MB; a client that leaves mid-upload is `client_gone`. */
+/**
+ * The request body, within PROXY_MAX_BODY_MB; a client that leaves mid-upload is `client_gone`.
+ * A compressed body is refused: its model could not be seen, let alone forced.
+ */
 export async function readClientBody(state: ProxyState, req: Request): Promise<Uint8Array<ArrayBuffer>> {
+  const encoding = req.headers.get("content-encoding")?.trim().toLowerCase();
+  if (encoding && encoding !== "identity") {
+    throw new ProxyError(
+      415,
+      "invalid_request_error",
+      "unsupported_content_encoding",
+      `request bodies must not be compressed (content-encoding: ${encoding.slice(0, 40)}): modelpin must see the model`,
+    );
+  }
   try {
     return await readBody(req, state.config.maxBodyBytes);
   } catch (err) {

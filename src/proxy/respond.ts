@@ -64,7 +64,9 @@ export function respond(
         return new Response(null, { status: upstream.status, headers });
       }
       // Everything else streams through as the client reads, masked as it passes.
-      const body = attempt.rest ? passThrough(attempt.rest.head, attempt.rest.reader, state.streamKeys) : null;
+      const body = attempt.rest
+        ? passThrough(attempt.rest.head, attempt.rest.reader, state.streamKeys, state.config.idleTimeoutMs)
+        : null;
       return new Response(body, { status: upstream.status, headers });
     }
     case "failed":

@@ -22,13 +22,33 @@ export type ForcedBody =
   /** Anything else, forwarded byte for byte (no body, audio, a form without `model`). */
   | { kind: "raw"; bytes: Uint8Array<ArrayBuffer> | null };
 
-/** The first byte that is not JSON whitespace is `{`. */
+/**
+ * The first byte that is not JSON whitespace is `{`, after a UTF-8 byte
+ * order mark if there is one (`req.json()` and Python's `json.loads` skip it).
+ */
 function startsLikeJsonObject(raw: Uint8Array): boolean {
-  for (const byte of raw) {
+  const start = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+  for (let i = start; i < raw.length; i++) {
+    const byte = raw[i];
     if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
     return byte === 0x7b;
   }
   return false;
+}
+
+/** A UTF-16 or UTF-32 byte order mark: JSON a lenient backend could read, in an encoding modelpin does not rewrite. */
+function startsWithWideBom(raw: Uint8Array): boolean {
+  return (raw[0] === 0xff && raw[1] === 0xfe) || (raw[0] === 0xfe && raw[1] === 0xff) ||
+    (raw[0] === 0 && raw[1] === 0 && raw[2] === 0xfe && raw[3] === 0xff);
+}
+
+/**
+ * Content-Disposition lines that name a part `model` in any spelling a
+ * multipart parser might accept (`NAME=`, spaces around `=`, RFC 2231 `name*=`).
+ */
+function namesModelPart(raw: Uint8Array): boolean {
+  const text = new TextDecoder("latin1").decode(raw);
+  return /^content-disposition:[^\r\n]*;\s*name\s*\*?\s*=\s*("?)(utf-8'[^']*')?model\1\s*(;|\r|\n|$)/im.test(text);
 }
 
 function unforceable(why: string): ProxyError {
@@ -54,6 +74,9 @@ export async function classifyBody(
   if (chat) return { kind: "json", json: parseJsonObject(raw ?? new Uint8Array(0)), force: true };
   if (raw === null || raw.length === 0) return { kind: "raw", bytes: raw };
   const type = contentType?.toLowerCase() ?? "";
+  if (startsWithWideBom(raw) && !type.startsWith("multipart/")) {
+    throw unforceable("it starts with a UTF-16 or UTF-32 byte order mark; send JSON as UTF-8");
+  }
   if (startsLikeJsonObject(raw) || type.includes("json")) {
     let json: JsonBody;
     try {
@@ -72,7 +95,10 @@ export async function classifyBody(
       // Unparseable here is no proof that a lenient backend would not find a `model` in it.
       throw unforceable("it is labelled multipart/form-data but cannot be parsed as one");
     }
-    return form.has("model") ? { kind: "multipart", form } : { kind: "raw", bytes: raw };
+    if (form.has("model")) return { kind: "multipart", form };
+    // Another parser may read a part as `model` that this one did not: it would pass unforced.
+    if (namesModelPart(raw)) throw unforceable("a part names 'model' in a form modelpin's parser does not read");
+    return { kind: "raw", bytes: raw };
   }
   if (type.startsWith("application/x-www-form-urlencoded")) {
     const form = new URLSearchParams(new TextDecoder().decode(raw));

@@ -26,6 +26,7 @@ const NOT_UPSTREAM = new Set([
   "api-key",
   "x-api-key",
   "content-length",
+  "content-encoding",
   "accept-encoding",
   "openai-organization",
   "openai-project",
@@ -69,7 +70,8 @@ export function setUpstreamKey(headers: Headers, key: string): void {
 /**
  * The headers passed back to the client. `bodyIsVerbatim` says whether the
  * body is forwarded byte for byte; if not, length and encoding are dropped.
- * A configured key echoed in a header value (e.g. `www-authenticate`) is masked.
+ * A configured key echoed in a header value (e.g. `www-authenticate`) is masked, and a
+ * header whose name holds one is dropped.
  */
 export function downstreamHeaders(upstream: Headers, bodyIsVerbatim: boolean, keys: readonly string[] = []): Headers {
   const named = connectionTokens(upstream.get("connection"));
@@ -79,10 +81,9 @@ export function downstreamHeaders(upstream: Headers, bodyIsVerbatim: boolean, ke
     if (HOP_BY_HOP.has(name) || name === "set-cookie" || name.startsWith("proxy-")) continue;
     if (named?.has(name)) continue;
     if ((!bodyIsVerbatim || encoded) && (name === "content-length" || name === "content-encoding")) continue;
-    out.append(
-      name,
-      keys.length > 0 && name !== "content-type" && name !== "content-length" ? maskKeys(value, keys) : value,
-    );
+    // A header cannot be renamed: one whose (lower-cased) name holds a key is dropped.
+    if (keys.length > 0 && keys.some((key) => name.includes(key.toLowerCase()))) continue;
+    out.append(name, keys.length > 0 && name !== "content-length" ? maskKeys(value, keys) : value);
   }
   return out;
 }

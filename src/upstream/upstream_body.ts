@@ -91,19 +91,23 @@ export async function readBounded(body: ReadableStream<Uint8Array<ArrayBuffer>>,
 
 /**
  * A stream of `head` then the rest of `reader`, pulled only as the client
- * reads, with keys masked across chunk boundaries when there are any.
+ * reads, with keys masked across chunk boundaries when there are any. A
+ * backend silent for `idleTimeoutMs` (0 = never) while the client waits
+ * ends it: the upstream body is cancelled and the client's body fails, so
+ * nothing hangs and nothing looks complete that was not.
  */
 export function passThrough(
   head: Uint8Array<ArrayBuffer>[],
   reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>,
   keys: readonly Uint8Array[],
+  idleTimeoutMs = 0,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   const masker = keys.length > 0 ? new StreamKeyMasker(keys) : undefined;
   const pending = [...head];
   return new ReadableStream<Uint8Array<ArrayBuffer>>({
     async pull(controller) {
       for (;;) {
-        const next = pending.shift() ?? await nextChunk(reader);
+        const next = pending.shift() ?? await nextChunk(reader, idleTimeoutMs);
         if (next === undefined) {
           const held = masker?.flush();
           if (held) controller.enqueue(held);
@@ -120,9 +124,31 @@ export function passThrough(
   }, { highWaterMark: 0 });
 }
 
+/** Thrown into a passed-through body whose backend went silent for longer than PROXY_IDLE_TIMEOUT. */
+export class IdleBodyError extends Error {
+  /** Names the limit. */
+  constructor() {
+    super("the backend sent nothing for longer than PROXY_IDLE_TIMEOUT");
+    this.name = "IdleBodyError";
+  }
+}
+
 async function nextChunk(
   reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>,
+  idleTimeoutMs: number,
 ): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  const { done, value } = await reader.read();
-  return done ? undefined : value;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const read = reader.read();
+  const idle = idleTimeoutMs > 0
+    ? new Promise<never>((_, reject) => timer = setTimeout(() => reject(new IdleBodyError()), idleTimeoutMs))
+    : undefined;
+  try {
+    const { done, value } = await (idle ? Promise.race([read, idle]) : read);
+    return done ? undefined : value;
+  } catch (err) {
+    if (err instanceof IdleBodyError) reader.cancel(err).catch(() => {});
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -829,3 +829,30 @@ Deno.test("raw TCP: a 101 Switching Protocols to a POST, and a status of 999, be
     assert.doesNotMatch(proxyOutput(proxy), /RangeError|internal error/);
   }
 });
+
+Deno.test("a non-SSE answer that stalls after its headers ends at PROXY_IDLE_TIMEOUT, its upstream aborted", async () => {
+  const upstreamGone = deferred();
+  await using backend = fakeBackend(() =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(encoder.encode("partial "));
+        },
+        cancel() {
+          upstreamGone.resolve();
+        },
+      }),
+      { headers: { "content-type": "text/plain" } },
+    )
+  );
+  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl, { PROXY_IDLE_TIMEOUT: "0.3" }));
+  const res = await fetch(`${proxy.url}/v1/files/file-1/content`);
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  assert.equal(new TextDecoder().decode((await reader.read()).value), "partial ");
+  await assert.rejects(
+    within(reader.read(), 5000, "the stalled body to end"),
+    "the client sees the body fail, not hang",
+  );
+  await within(upstreamGone.promise, 5000, "the upstream body to be cancelled");
+});

@@ -923,3 +923,94 @@ Deno.test("keys: /, /metrics, /status.json and /health never show a key, even af
   }
   assertNoKeys(proxyOutput(proxy), secrets, "log and stderr");
 });
+
+// ---------------------------------------------------------- found by a hostile review
+
+const LOWER_KEY = "sk-lowercasekey0123456789abcdef";
+
+Deno.test("keys: a header whose name holds a (lower-case) key is dropped, and a key in content-type is masked", async () => {
+  await using backend = fakeBackend(() =>
+    new Response("{}", {
+      headers: { "content-type": `application/json; x=${LOWER_KEY}`, [`x-echo-${LOWER_KEY}`]: "1", "x-ok": "kept" },
+    })
+  );
+  await using proxy = await startProxy({
+    FAST_BASE_URL: backend.baseUrl,
+    FAST_MODEL_NAME: "m",
+    FAST_API_KEY: LOWER_KEY,
+  });
+  const res = await post(`${proxy.url}/v1/chat/completions`, CHAT);
+  await res.body?.cancel();
+  assertNoKeys(headerText(res), [LOWER_KEY], "response headers");
+  assert.equal(res.headers.get("x-ok"), "kept");
+});
+
+Deno.test("forcing: a JSON body behind a UTF-8 byte order mark is forced; a UTF-16 one is refused", async () => {
+  await using backend = modelRecorder();
+  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  const json = encoder.encode(JSON.stringify({ model: "gpt-4-expensive", prompt: "x" }));
+  const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...json]);
+  for (const label of [null, "text/plain", "application/json"]) {
+    const res = await fetch(`${proxy.url}/v1/completions`, {
+      method: "POST",
+      headers: label === null ? {} : { "content-type": label },
+      body: bom,
+    });
+    assert.equal(res.status, 200, `${label}: ${await res.text()}`);
+  }
+  assert.deepEqual(await backend.models(), [MODELS.fast, MODELS.fast, MODELS.fast]);
+  const utf16 = new Uint8Array([0xff, 0xfe, ...[...'{"model":"x"}'].flatMap((c) => [c.charCodeAt(0), 0])]);
+  const refused = await fetch(`${proxy.url}/v1/completions`, { method: "POST", body: utf16 });
+  const { error } = await openAiError(refused, 400, "UTF-16 JSON");
+  assert.equal(error.code, "unforceable_body");
+  assert.equal(backend.seen.length, 3);
+});
+
+Deno.test("forcing: a multipart part naming model in any spelling (NAME=, spaces, RFC 2231) is forced or refused", async () => {
+  await using backend = modelRecorder();
+  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  const boundary = "b0undary";
+  for (const disposition of ['form-data; NAME="model"', 'form-data; name = "model"', "form-data; name*=UTF-8''model"]) {
+    const body = `--${boundary}\r\nContent-Disposition: ${disposition}\r\n\r\ngpt-4-expensive\r\n--${boundary}--\r\n`;
+    const res = await fetch(`${proxy.url}/v1/audio/transcriptions`, {
+      method: "POST",
+      headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+      body,
+    });
+    const text = await res.text();
+    if (res.status === 200) {
+      assert.doesNotMatch(backend.seen.at(-1)!.body, /gpt-4-expensive/, `${disposition}: reached the backend unforced`);
+    } else {
+      assert.equal(res.status, 400, `${disposition}: ${text}`);
+      assert.equal(JSON.parse(text).error.code, "unforceable_body");
+    }
+  }
+});
+
+Deno.test("path tricks: '..;' segments (read as '..' by Java servers) are refused before the key goes out", async () => {
+  await using backend = fakeBackend(() => jsonResponse({ ok: true }));
+  await using proxy = await startProxy(routeEnv(`${backend.baseUrl}/deployments/x`));
+  for (const path of ["/v1/..;/..;/admin", "/v1/.;/files", "/v1/files/..;x/..;/admin"]) {
+    const { status, text } = await rawExchange(proxy.server.addr.port, `GET ${path} HTTP/1.1\r\nhost: 127.0.0.1`);
+    assert.equal(status, 400, `${path}: ${text}`);
+  }
+  assert.deepEqual(backend.seen.map((s) => s.path), []);
+});
+
+Deno.test("forcing: a compressed request body is refused (415): its model could not be seen", async () => {
+  await using backend = modelRecorder();
+  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  const gz = await new Response(
+    new Blob([JSON.stringify({ model: "gpt-4-expensive", input: "x" })]).stream().pipeThrough(
+      new CompressionStream("gzip"),
+    ),
+  ).bytes();
+  const res = await fetch(`${proxy.url}/v1/embeddings`, {
+    method: "POST",
+    headers: { "content-type": "text/plain", "content-encoding": "gzip" },
+    body: gz,
+  });
+  const { error } = await openAiError(res, 415, "gzip request body");
+  assert.equal(error.code, "unsupported_content_encoding");
+  assert.equal(backend.seen.length, 0);
+});

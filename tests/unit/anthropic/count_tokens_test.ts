@@ -48,3 +48,12 @@ for (const [model, patterns, want] of routes) {
     assert.equal(anthropicRoute(model, patterns ?? parseFastModels(undefined)), want);
   });
 }
+
+Deno.test("count_tokens: deeply nested content is a 400-style request error, not a stack overflow", () => {
+  let content: unknown = "x";
+  for (let i = 0; i < 20_000; i++) content = [content];
+  assert.throws(
+    () => estimateInputTokens({ model: "m", messages: [{ role: "user", content }] }),
+    AnthropicRequestError,
+  );
+});

@@ -114,3 +114,10 @@ Deno.test("telemetry: a failure is described by status and the backend's own mes
   assert.equal(describeFailure("timeout", { outcome: { kind: "timeout" } }), "no answer within PROXY_TIMEOUT");
   assert.equal(describeFailure("bad_stream", { outcome: { kind: "bad_stream" }, streamError: "boom" }), "boom");
 });
+
+Deno.test("describeFailure: a key straddling the cut is masked before the message is shortened", () => {
+  const key = "sk-lowercasekey0123456789abcdef";
+  const body = new TextEncoder().encode(JSON.stringify({ error: { message: `${"p".repeat(190)} key: ${key}` } }));
+  const said = describeFailure("status_500", { outcome: { kind: "response" }, body }, (t) => t.split(key).join("***"));
+  assert.ok(!said.includes(key.slice(0, 10)), said);
+});
