@@ -1,5 +1,5 @@
 /**
- * What issue 10's counting costs per request, measured in isolation: the
+ * What the metrics' counting costs per request, measured in isolation: the
  * hooks one non-streaming chat completion runs (first byte, usage from the
  * JSON answer, request done) and one stream's usage scan, in ns per request.
  * Run: deno run bench/ops_cost.ts

@@ -1,5 +1,5 @@
 /**
- * The proxy's instruments: the fixed metric families of issue 10, per-route
+ * The proxy's instruments: the fixed metric families, per-route
  * figures for the status page, and the last requests. The handler calls the
  * hook methods; each is a few field increments on children created up front.
  *

@@ -1,6 +1,5 @@
 /**
- * End-to-end fallback and circuit-breaker tests (issue 2 "Fallback", issue 3
- * "Fail fast"): real fake backends, raw TCP faults, the whole proxy in-process.
+ * End-to-end fallback and circuit-breaker tests: real fake backends, raw TCP faults, the whole proxy in-process.
  * (The pure decision in src/fallback.ts is unit-tested in fallback_test.ts.)
  */
 

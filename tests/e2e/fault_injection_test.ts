@@ -1,5 +1,5 @@
 /**
- * Fault injection (issue 3): the cases that tests/fallback_test.ts and
+ * Fault injection: the cases that tests/fallback_test.ts and
  * tests/streaming_test.ts do not already cover. Each asserts what the client
  * sees, what the backend saw, and that no key leaked.
  */

@@ -1,5 +1,5 @@
 /**
- * End-to-end tests of the core behaviour (issue 2): forcing, routing,
+ * End-to-end tests of the core behaviour: forcing, routing,
  * endpoints, bad input, path stitching, keys and headers, redirects, REAL_*
  * compatibility and the request log. Real `Deno.serve` fake backends, the
  * whole proxy in-process.
@@ -218,7 +218,7 @@ Deno.test("a multipart body has its model part forced; every other part arrives 
   assert.equal(backend.seen.length, 1);
   const seen = backend.seen[0];
   assert.equal(seen.path, "/v1/audio/transcriptions");
-  // Issue 7: a body with a top-level model never reaches a backend with another model, forms included.
+  // A body with a top-level model never reaches a backend with another model, forms included.
   const contentType = seen.headers.get("content-type") ?? "";
   assert.match(contentType, /^multipart\/form-data; boundary=/);
   const form = await new Response(seen.bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": contentType } })
@@ -305,7 +305,7 @@ Deno.test("GET /health: routes with host and model, demo and fallback flags, nev
 Deno.test("unknown paths get a 404 OpenAI-shaped error without an upstream call", async () => {
   await using backend = fakeBackend(ok);
   await using proxy = await startProxy(fastEnv(backend.baseUrl));
-  // `/` is the status page / JSON index since the operations endpoints came in (issue 10).
+  // `/` is the status page / JSON index (the operations endpoints).
   for (
     const [method, path] of [["GET", "/nope"], ["POST", "/chat/completions"], ["GET", "/v2/models"], ["GET", "/v1x"]]
   ) {

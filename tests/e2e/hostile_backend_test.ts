@@ -1,5 +1,5 @@
 /**
- * Hostile backends and clients (issue 7, defects 1–9 of the HTTP/1.1 upstream
+ * Hostile backends and clients (defects 1–9 of the removed HTTP/1.1 upstream
  * client, and the "POST sent twice" question). Every backend is a raw TCP
  * server on 127.0.0.1 that writes exactly the bytes a broken or malicious
  * backend would; every request carries a per-request marker that the backend

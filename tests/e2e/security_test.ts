@@ -1,5 +1,5 @@
 /**
- * Security, end to end (issue 3 "Let no one in", issue 2 "Keys and headers"):
+ * Security, end to end:
  * inbound auth, the start-up warning for an open LAN bind, requests that try
  * to steer the proxy, key custody, upstream redirects and path tricks. Every
  * backend is a real server on 127.0.0.1 that records what reached it.

@@ -1,5 +1,5 @@
 /**
- * Hostile raw TCP peers for the upstream-client defects of issue 7: a backend
+ * Hostile raw TCP peers for the upstream-client defects found by an outside probe: a backend
  * whose every connection runs a script (read a request, write any bytes,
  * linger, close), and a raw client that sends exact bytes to the proxy and
  * keeps the answer's bytes. Neither goes through an HTTP library, so they can

@@ -1,4 +1,4 @@
-/** Unit tests of the proxy's instruments: the fixed metric names and labels of issue 10. */
+/** Unit tests of the proxy's instruments: the fixed metric names and labels. */
 
 import assert from "node:assert/strict";
 import { describeFailure, metricReason, Telemetry } from "../../../src/ops/telemetry.ts";

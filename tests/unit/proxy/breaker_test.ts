@@ -141,7 +141,7 @@ Deno.test("breaker: threshold 0 turns it off", () => {
   assert.deepEqual(b.snapshot(), { state: "closed", failures: 0 });
 });
 
-Deno.test("breaker: after cooling ends without a probe, snapshot says half_open (issue 13), and it admits", () => {
+Deno.test("breaker: after cooling ends without a probe, snapshot says half_open, and it admits", () => {
   const c = clock();
   const b = new Breaker(1, 1_000, c.now);
   b.failure();

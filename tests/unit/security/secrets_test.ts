@@ -97,7 +97,7 @@ const authCases: { name: string; headers: Record<string, string>; accepted: stri
   { name: "nothing accepted", headers: { authorization: "Bearer in-1" }, accepted: [], ok: false },
   { name: "empty accepted key never matches", headers: { authorization: "Bearer " }, accepted: [""], ok: false },
   {
-    // Issue 13: Azure SDK users present the proxy key as `api-key` (it is never forwarded upstream).
+    // Azure SDK users present the proxy key as `api-key` (it is never forwarded upstream).
     name: "api-key header is an inbound credential (Azure style)",
     headers: { "api-key": "in-1" },
     accepted: ["in-1"],
