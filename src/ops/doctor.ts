@@ -16,7 +16,7 @@ import {
   type RouteConfig,
 } from "../config/config.ts";
 import { type LaunchOptions, loadLaunchConfig } from "../config/launch_options.ts";
-import { readBounded } from "../upstream/upstream_body.ts";
+import { authHeaders, connectProblem, errorSnippet, listedModels, probe } from "./doctor_probe.ts";
 import { maskableKeys, maskKeys } from "../security/secrets.ts";
 import { stitchUrl, upstreamTarget } from "../upstream/upstream_url.ts";
 
@@ -77,92 +77,6 @@ export function distinctBackends(config: Config): Backend[] {
 /** The variable a route's setting comes from, for "what to do" advice. */
 function variable(routes: RouteConfig[], setting: "BASE_URL" | "API_KEY" | "MODEL_NAME"): string {
   return routes.map((r) => `${r.name.toUpperCase()}_${setting}`).join(" / ");
-}
-
-/** Why a fetch threw, in words a person can act on. */
-export function connectProblem(err: unknown, timedOut: boolean, base: URL, timeoutMs: number): string {
-  const where = `${base.hostname}:${base.port || (base.protocol === "https:" ? 443 : 80)}`;
-  if (timedOut) return `no answer from ${where} within ${timeoutMs / 1000} s: check the host and port, and firewalls`;
-  const text = String((err as { cause?: unknown })?.cause ?? "") + " " + String(err);
-  if (/dns|lookup|resolve|name or service|no address/i.test(text)) {
-    return `DNS: cannot resolve ${base.hostname}: check the host name`;
-  }
-  if (/refused/i.test(text)) return `connection refused by ${where}: is the server running on that port?`;
-  if (/certificate|tls|ssl|handshake/i.test(text)) {
-    return `TLS failed with ${where}: check https:// vs http:// and the server's certificate`;
-  }
-  if (/reset|closed|broken pipe|eof/i.test(text)) return `${where} closed the connection: is it an HTTP(S) server?`;
-  return `could not connect to ${where}`;
-}
-
-/** The most of a backend's answer the doctor reads (a long model list fits easily). */
-const PROBE_BODY_LIMIT = 4 * 1024 * 1024;
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/** A fetch with a timeout that never follows redirects (the key must stay on its host). */
-async function probe(
-  url: string,
-  init: RequestInit,
-  timeoutMs: number,
-): Promise<{ res: Response; body: string; ms: number } | { error: unknown; timedOut: boolean }> {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, timeoutMs);
-  const started = performance.now();
-  try {
-    const res = await fetch(url, { ...init, redirect: "manual", signal: controller.signal });
-    // A model list is small; a hostile or broken backend must not make the doctor hold gigabytes.
-    const read = res.body
-      ? await readBounded(res.body, PROBE_BODY_LIMIT)
-      : { whole: true as const, bytes: new Uint8Array(0) };
-    if (!read.whole) await read.reader.cancel().catch(() => {});
-    const body = new TextDecoder().decode(read.whole ? read.bytes : concat(read.head));
-    return { res, body, ms: performance.now() - started };
-  } catch (error) {
-    return { error, timedOut };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The backend's own error message from an error body, cut short (masked by the caller). */
-export function errorSnippet(body: string): string {
-  let text = body;
-  try {
-    const parsed = JSON.parse(body);
-    const message = parsed?.error?.message ?? parsed?.message ?? parsed?.error ?? parsed?.detail;
-    if (typeof message === "string") text = message;
-  } catch { /* not JSON: the raw text */ }
-  text = text.replace(/\s+/g, " ").trim();
-  return text.length > 160 ? text.slice(0, 160) + "…" : text;
-}
-
-/** The ids a `GET /models` answer lists (OpenAI's `data[].id`), or undefined when it is not such a list. */
-export function listedModels(body: string): string[] | undefined {
-  try {
-    const parsed = JSON.parse(body);
-    const data = Array.isArray(parsed?.data) ? parsed.data : Array.isArray(parsed?.models) ? parsed.models : undefined;
-    if (!data) return undefined;
-    return data.map((m: { id?: unknown; name?: unknown }) => String(m?.id ?? m?.name ?? "")).filter((s: string) => s);
-  } catch {
-    return undefined;
-  }
-}
-
-function authHeaders(key: string): Record<string, string> {
-  return key ? { authorization: `Bearer ${key}` } : {};
 }
 
 /** Checks one backend: reachable, key accepted, each route's model listed. */

@@ -1,6 +1,6 @@
 /**
  * End-to-end fallback and circuit-breaker tests: real fake backends, raw TCP faults, the whole proxy in-process.
- * (The pure decision in src/fallback.ts is unit-tested in fallback_test.ts.)
+ * (The pure decisions in src/proxy/fallback.ts and fallback_plan.ts are unit-tested under tests/unit/proxy/.)
  */
 
 import assert from "node:assert/strict";

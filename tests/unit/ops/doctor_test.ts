@@ -2,7 +2,8 @@
 
 import assert from "node:assert/strict";
 import { parseConfig } from "../../../src/config/config.ts";
-import { connectProblem, distinctBackends, errorSnippet, listedModels } from "../../../src/ops/doctor.ts";
+import { distinctBackends } from "../../../src/ops/doctor.ts";
+import { connectProblem, errorSnippet, listedModels } from "../../../src/ops/doctor_probe.ts";
 
 Deno.test("doctor: routes on the same base URL and key are one backend", () => {
   const same = parseConfig({ FAST_BASE_URL: "http://a:1/v1", FAST_MODEL_NAME: "m1", SMART_MODEL_NAME: "m2" });
