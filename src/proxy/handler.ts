@@ -52,7 +52,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     telemetry: state.telemetry,
     abortAll: () => {
       state.stopped = true;
-      for (const abort of state.inflight) abort();
+      state.inflight.abortAll();
     },
   };
 }

@@ -8,6 +8,7 @@
 
 import type { Outcome } from "../proxy/fallback.ts";
 import { ChunkReader, type ChunkResult, type ChunkSource } from "./chunk_reader.ts";
+import type { InflightAttempts } from "./inflight.ts";
 import { FirstEventScanner } from "../stream/sse.ts";
 import { type BoundedRead, decodedBody, MAX_BUFFERED_ANSWER_BYTES, readBounded } from "./upstream_body.ts";
 
@@ -90,12 +91,10 @@ export type Attempt =
 export interface AttemptContext {
   /** The route's transport: `fetch` on the upstream pool, or the demo backend. */
   fetch: FetchLike;
-  /** PROXY_TIMEOUT in ms; 0 = none. */
-  timeoutMs: number;
   /** Fires when the client disconnects. */
   clientSignal: AbortSignal;
-  /** Aborts of the attempts waiting on a first answer, so shutdown can end them. */
-  inflight?: Set<() => void>;
+  /** The attempts waiting on a first answer: they keep PROXY_TIMEOUT, and shutdown ends them. */
+  inflight: InflightAttempts;
 }
 
 // A first event larger than this is passed on unjudged instead of held back.
@@ -121,19 +120,12 @@ export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext)
   const abort = () => controller.abort();
   if (ctx.clientSignal.aborted) return { kind: "failed", outcome: { kind: "client_gone" }, abort };
   ctx.clientSignal.addEventListener("abort", abort, { once: true });
-  ctx.inflight?.add(abort);
-  let timedOut = false;
-  const timer = ctx.timeoutMs > 0
-    ? setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, ctx.timeoutMs)
-    : undefined;
+  const inflight = ctx.inflight.start(abort);
   const failed = (): Attempt => ({
     kind: "failed",
     outcome: ctx.clientSignal.aborted
       ? { kind: "client_gone" }
-      : timedOut
+      : inflight.timedOut
       ? { kind: "timeout" }
       : { kind: "connect_error" },
     abort,
@@ -154,8 +146,7 @@ export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext)
     }
     return await classify(res, req.wantStream, abort, failed);
   } finally {
-    clearTimeout(timer);
-    ctx.inflight?.delete(abort);
+    ctx.inflight.end(inflight);
   }
 }
 

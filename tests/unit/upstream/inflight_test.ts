@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { InflightAttempts } from "../../../src/upstream/inflight.ts";
+
+/** An abort that resolves a promise, so a test awaits the abort instead of sleeping. */
+function aborted(): { abort: () => void; done: Promise<number> } {
+  let resolve!: (at: number) => void;
+  const done = new Promise<number>((r) => resolve = r);
+  return { abort: () => resolve(performance.now()), done };
+}
+
+Deno.test("inflight: an attempt past its deadline is aborted and marked timed out, not before", async () => {
+  const inflight = new InflightAttempts(40);
+  const a = aborted();
+  const started = performance.now();
+  const attempt = inflight.start(a.abort);
+  const at = await a.done;
+  assert(attempt.timedOut);
+  assert(at - started >= 39, `aborted after ${at - started} ms, before the 40 ms deadline`);
+  assert.equal(inflight.size, 0);
+});
+
+Deno.test("inflight: one timer times every attempt, each at its own deadline, in the order they started", async () => {
+  const inflight = new InflightAttempts(30);
+  const first = aborted();
+  const a1 = inflight.start(first.abort);
+  await new Promise((r) => setTimeout(r, 15)); // the second attempt starts later, so its deadline is later
+  const second = aborted();
+  const a2 = inflight.start(second.abort);
+  const t1 = await first.done;
+  assert(a1.timedOut);
+  assert(!a2.timedOut, "the later attempt was aborted together with the earlier one");
+  const t2 = await second.done;
+  assert(a2.timedOut);
+  assert(t2 - t1 >= 10, `second aborted ${t2 - t1} ms after the first; its deadline was 15 ms later`);
+});
+
+Deno.test("inflight: an attempt that ended is never aborted, and no timer outlives the last attempt", () => {
+  const inflight = new InflightAttempts(10);
+  let calls = 0;
+  const attempt = inflight.start(() => calls++);
+  assert(inflight.timerArmed);
+  inflight.end(attempt);
+  assert.equal(inflight.size, 0);
+  assert.equal(calls, 0);
+  assert(!inflight.timerArmed, "the deadline timer outlived the last attempt");
+});
+
+Deno.test("inflight: without a timeout nothing is timed, and abortAll still ends every attempt (shutdown)", () => {
+  const inflight = new InflightAttempts(0);
+  let calls = 0;
+  const a = inflight.start(() => calls++);
+  inflight.start(() => calls++);
+  assert.equal(a.deadline, Infinity);
+  assert(!inflight.timerArmed);
+  inflight.abortAll();
+  assert.equal(calls, 2);
+  assert(!a.timedOut);
+});
