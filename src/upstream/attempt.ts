@@ -8,6 +8,7 @@
 
 import type { Outcome } from "../proxy/fallback.ts";
 import { ChunkReader, type ChunkResult, type ChunkSource } from "./chunk_reader.ts";
+import { headerPairs } from "./headers.ts";
 import type { InflightAttempts } from "./inflight.ts";
 import { FirstEventScanner } from "../stream/sse.ts";
 import { type BoundedRead, decodedBody, MAX_BUFFERED_ANSWER_BYTES, readBounded } from "./upstream_body.ts";
@@ -136,7 +137,7 @@ export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext)
     try {
       res = await ctx.fetch(req.url, {
         method: req.method,
-        headers: req.headers,
+        headers: headerPairs(req.headers),
         body: req.body,
         signal: controller.signal,
         redirect: "manual",
