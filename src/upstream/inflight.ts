@@ -3,7 +3,10 @@
  * for all of them by one timer instead of a timer per attempt. Every attempt
  * gets the same timeout, so the order they started in is the order their
  * deadlines fall in: one timer armed for the oldest is enough, and a sweep
- * stops at the first attempt whose deadline has not come.
+ * stops at the first attempt whose deadline has not come. The timer is not
+ * cleared when the last attempt ends (at one request at a time that would be
+ * a timer per request again): it fires once more, finds nothing due, and is
+ * not re-armed. It is unref'd, so it never keeps the process alive.
  *
  * @module
  */
@@ -35,28 +38,18 @@ export class InflightAttempts {
     return this.#attempts.size;
   }
 
-  /** Whether the deadline timer is armed (a pending timer keeps the process alive). */
-  get timerArmed(): boolean {
-    return this.#timer !== undefined;
-  }
-
   /** Registers an attempt that `abort` ends; its deadline starts now. */
   start(abort: () => void): InflightAttempt {
     const timed = this.#timeoutMs > 0;
     const attempt = { deadline: timed ? performance.now() + this.#timeoutMs : Infinity, abort, timedOut: false };
     this.#attempts.add(attempt);
-    if (timed && this.#timer === undefined) this.#arm(this.#timeoutMs);
+    if (timed && this.#timer === undefined) this.#arm(this.#timeoutMs); // else the armed timer reaches it in turn
     return attempt;
   }
 
   /** The attempt has its first answer (or failed): its deadline no longer applies. */
   end(attempt: InflightAttempt): void {
     this.#attempts.delete(attempt);
-    // Nothing left to time: no timer may outlive the work (a pending timer keeps a process, or a test, alive).
-    if (this.#attempts.size === 0 && this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
   }
 
   /** Aborts every attempt in flight (end of the shutdown grace). */
@@ -66,6 +59,7 @@ export class InflightAttempts {
 
   #arm(ms: number): void {
     this.#timer = setTimeout(this.#sweep, Math.max(0, ms));
+    this.#timer.unref();
   }
 
   readonly #sweep = (): void => {
