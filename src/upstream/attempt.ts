@@ -110,6 +110,13 @@ function isJson(contentType: string | null): boolean {
   return contentType !== null && contentType.toLowerCase().includes("json");
 }
 
+/** Whether a declared content-length may be read whole at once. */
+function fitsWhole(contentLength: string | null): boolean {
+  if (contentLength === null) return false;
+  const n = Number(contentLength);
+  return Number.isSafeInteger(n) && n >= 0 && n <= MAX_BUFFERED_ANSWER_BYTES;
+}
+
 /** A failure to relay what the backend sent, with the code and message the client gets. */
 function badResponse(code: string, message: string, abort: () => void): Attempt {
   return { kind: "failed", outcome: { kind: "bad_response", code, message }, abort };
@@ -186,7 +193,11 @@ async function classify(
   }
   const read = async (): Promise<BoundedRead | undefined> => {
     try {
-      return body ? await readBounded(body, MAX_BUFFERED_ANSWER_BYTES) : { whole: true, bytes: new Uint8Array(0) };
+      if (!body) return { whole: true, bytes: new Uint8Array(0) };
+      // A body of declared length within the bound is read in one native call into one exact-size buffer
+      // (fetch enforces the length). Read chunk by chunk, each read would allocate a fresh 64 KiB buffer.
+      if (!decoded && fitsWhole(res.headers.get("content-length"))) return { whole: true, bytes: await res.bytes() };
+      return await readBounded(body, MAX_BUFFERED_ANSWER_BYTES);
     } catch {
       return undefined; // cut off, or not decodable after all
     }
