@@ -111,7 +111,6 @@ async function attemptOn(state: ProxyState, ctx: RequestContext, plan: UpstreamP
       },
       {
         fetch: route.transport,
-        timeoutMs: state.config.timeoutMs,
         clientSignal: ctx.req.signal,
         inflight: state.inflight,
       },

@@ -54,7 +54,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     telemetry: state.telemetry,
     abortAll: () => {
       state.stopped = true;
-      for (const abort of state.inflight) abort();
+      state.inflight.abortAll();
     },
   };
 }

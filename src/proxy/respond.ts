@@ -9,7 +9,7 @@
 import { maskKeys, maskKeysInBytes, StreamKeyMasker } from "../security/secrets.ts";
 import { StreamRelay, type StreamTransform } from "../stream/stream_relay.ts";
 import type { Attempt } from "../upstream/attempt.ts";
-import { downstreamHeaders } from "../upstream/headers.ts";
+import { downstreamHeaders, headerPairs } from "../upstream/headers.ts";
 import { passThrough } from "../upstream/upstream_body.ts";
 import { ProxyError } from "../errors/errors.ts";
 import { retryAfterMs } from "./retry_after.ts";
@@ -50,7 +50,10 @@ export function respond(
       let body = maskKeysInBytes(attempt.body, state.secrets);
       if (shape.json && upstream.status < 300) body = shape.json(body);
       const headers = downstreamHeaders(upstream.headers, false, state.secrets);
-      return new Response(NULL_BODY_STATUS.has(upstream.status) ? null : body, { status: upstream.status, headers });
+      return new Response(NULL_BODY_STATUS.has(upstream.status) ? null : body, {
+        status: upstream.status,
+        headers: headerPairs(headers),
+      });
     }
     case "passthrough": {
       const upstream = attempt.response;
@@ -67,7 +70,7 @@ export function respond(
       const body = attempt.rest
         ? passThrough(attempt.rest.head, attempt.rest.reader, state.streamKeys, state.config.idleTimeoutMs)
         : null;
-      return new Response(body, { status: upstream.status, headers });
+      return new Response(body, { status: upstream.status, headers: headerPairs(headers) });
     }
     case "failed":
       throw new Error(`respond() got a failed attempt (${attempt.outcome.kind})`);
@@ -105,7 +108,7 @@ function relayStream(
     },
   });
   state.relays.add(relay);
-  return new Response(relay.stream, { status: attempt.response.status, headers });
+  return new Response(relay.stream, { status: attempt.response.status, headers: headerPairs(headers) });
 }
 
 function countTokens(state: ProxyState, route: Route, usage: ReturnType<typeof usageFromJson>): void {

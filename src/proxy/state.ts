@@ -14,6 +14,7 @@ import { Telemetry } from "../ops/telemetry.ts";
 import { clientKeyAccepted, maskableKeys, maskKeys, streamKeys } from "../security/secrets.ts";
 import { RelayRegistry } from "../stream/stream_relay.ts";
 import type { FetchLike } from "../upstream/attempt.ts";
+import { InflightAttempts } from "../upstream/inflight.ts";
 import type { Transports } from "../upstream/transport.ts";
 import { type UpstreamTarget, upstreamTarget } from "../upstream/upstream_url.ts";
 import { Breaker } from "./breaker.ts";
@@ -45,8 +46,8 @@ export interface ProxyState {
   readonly secrets: readonly string[];
   /** The same keys as bytes, for masking streams. */
   readonly streamKeys: readonly Uint8Array[];
-  /** Aborts of the attempts waiting on a first answer, so shutdown can end them. */
-  readonly inflight: Set<() => void>;
+  /** The attempts waiting on a first answer: their PROXY_TIMEOUT, and shutdown's abort of them. */
+  readonly inflight: InflightAttempts;
   /** Set at the end of shutdown's grace: no new upstream attempt starts. */
   stopped: boolean;
   /** Receives one formatted line per request; `undefined` logs nothing. */
@@ -117,7 +118,7 @@ export function buildState(
     relays,
     secrets,
     streamKeys: streamKeys(secrets),
-    inflight: new Set(),
+    inflight: new InflightAttempts(config.timeoutMs),
     stopped: false,
     log: config.log ? log : undefined,
     telemetry,

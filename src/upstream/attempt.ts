@@ -8,6 +8,8 @@
 
 import type { Outcome } from "./outcome.ts";
 import { ChunkReader, type ChunkResult, type ChunkSource } from "./chunk_reader.ts";
+import { headerPairs } from "./headers.ts";
+import type { InflightAttempts } from "./inflight.ts";
 import { FirstEventScanner } from "../stream/sse.ts";
 import { type BoundedRead, decodedBody, MAX_BUFFERED_ANSWER_BYTES, readBounded } from "./upstream_body.ts";
 
@@ -90,12 +92,10 @@ export type Attempt =
 export interface AttemptContext {
   /** The route's transport: `fetch` on the upstream pool, or the demo backend. */
   fetch: FetchLike;
-  /** PROXY_TIMEOUT in ms; 0 = none. */
-  timeoutMs: number;
   /** Fires when the client disconnects. */
   clientSignal: AbortSignal;
-  /** Aborts of the attempts waiting on a first answer, so shutdown can end them. */
-  inflight?: Set<() => void>;
+  /** The attempts waiting on a first answer: they keep PROXY_TIMEOUT, and shutdown ends them. */
+  inflight: InflightAttempts;
 }
 
 // A first event larger than this is passed on unjudged instead of held back.
@@ -110,6 +110,13 @@ function isJson(contentType: string | null): boolean {
   return contentType !== null && contentType.toLowerCase().includes("json");
 }
 
+/** Whether a declared content-length may be read whole at once. */
+function fitsWhole(contentLength: string | null): boolean {
+  if (contentLength === null) return false;
+  const n = Number(contentLength);
+  return Number.isSafeInteger(n) && n >= 0 && n <= MAX_BUFFERED_ANSWER_BYTES;
+}
+
 /** A failure to relay what the backend sent, with the code and message the client gets. */
 function badResponse(code: string, message: string, abort: () => void): Attempt {
   return { kind: "failed", outcome: { kind: "bad_response", code, message }, abort };
@@ -121,19 +128,12 @@ export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext)
   const abort = () => controller.abort();
   if (ctx.clientSignal.aborted) return { kind: "failed", outcome: { kind: "client_gone" }, abort };
   ctx.clientSignal.addEventListener("abort", abort, { once: true });
-  ctx.inflight?.add(abort);
-  let timedOut = false;
-  const timer = ctx.timeoutMs > 0
-    ? setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, ctx.timeoutMs)
-    : undefined;
+  const inflight = ctx.inflight.start(abort);
   const failed = (): Attempt => ({
     kind: "failed",
     outcome: ctx.clientSignal.aborted
       ? { kind: "client_gone" }
-      : timedOut
+      : inflight.timedOut
       ? { kind: "timeout" }
       : { kind: "connect_error" },
     abort,
@@ -144,7 +144,7 @@ export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext)
     try {
       res = await ctx.fetch(req.url, {
         method: req.method,
-        headers: req.headers,
+        headers: headerPairs(req.headers),
         body: req.body,
         signal: controller.signal,
         redirect: "manual",
@@ -154,8 +154,7 @@ export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext)
     }
     return await classify(res, req.wantStream, abort, failed);
   } finally {
-    clearTimeout(timer);
-    ctx.inflight?.delete(abort);
+    ctx.inflight.end(inflight);
   }
 }
 
@@ -194,7 +193,11 @@ async function classify(
   }
   const read = async (): Promise<BoundedRead | undefined> => {
     try {
-      return body ? await readBounded(body, MAX_BUFFERED_ANSWER_BYTES) : { whole: true, bytes: new Uint8Array(0) };
+      if (!body) return { whole: true, bytes: new Uint8Array(0) };
+      // A body of declared length within the bound is read in one native call into one exact-size buffer
+      // (fetch enforces the length). Read chunk by chunk, each read would allocate a fresh 64 KiB buffer.
+      if (!decoded && fitsWhole(res.headers.get("content-length"))) return { whole: true, bytes: await res.bytes() };
+      return await readBounded(body, MAX_BUFFERED_ANSWER_BYTES);
     } catch {
       return undefined; // cut off, or not decodable after all
     }

@@ -53,12 +53,13 @@ function dropsUpstream(name: string, named: Set<string> | undefined): boolean {
  */
 export function upstreamHeaders(client: Headers): Headers {
   const named = connectionTokens(client.get("connection"));
-  const out = new Headers();
-  for (const [name, value] of client) {
-    if (!dropsUpstream(name, named)) out.set(name, value);
-  }
-  out.set("accept-encoding", "identity");
-  return out;
+  const out: [string, string][] = [];
+  // forEach, not for-of: Deno's Headers iterator costs about ten times as much per pass.
+  client.forEach((value, name) => {
+    if (!dropsUpstream(name, named)) out.push([name, value]);
+  });
+  out.push(["accept-encoding", "identity"]);
+  return new Headers(out);
 }
 
 /** Sets (or, for an empty key, removes) the route's key on outgoing headers. */
@@ -75,15 +76,26 @@ export function setUpstreamKey(headers: Headers, key: string): void {
  */
 export function downstreamHeaders(upstream: Headers, bodyIsVerbatim: boolean, keys: readonly string[] = []): Headers {
   const named = connectionTokens(upstream.get("connection"));
-  const out = new Headers();
+  const out: [string, string][] = [];
   const encoded = upstream.has("content-encoding");
-  for (const [name, value] of upstream) {
-    if (HOP_BY_HOP.has(name) || name === "set-cookie" || name.startsWith("proxy-")) continue;
-    if (named?.has(name)) continue;
-    if ((!bodyIsVerbatim || encoded) && (name === "content-length" || name === "content-encoding")) continue;
+  const mask = keys.length > 0;
+  upstream.forEach((value, name) => {
+    if (HOP_BY_HOP.has(name) || name === "set-cookie" || name.startsWith("proxy-")) return;
+    if (named?.has(name)) return;
+    if ((!bodyIsVerbatim || encoded) && (name === "content-length" || name === "content-encoding")) return;
     // A header cannot be renamed: one whose (lower-cased) name holds a key is dropped.
-    if (keys.length > 0 && keys.some((key) => name.includes(key.toLowerCase()))) continue;
-    out.append(name, keys.length > 0 && name !== "content-length" ? maskKeys(value, keys) : value);
-  }
+    if (mask && keys.some((key) => name.includes(key.toLowerCase()))) return;
+    out.push([name, mask && name !== "content-length" ? maskKeys(value, keys) : value]);
+  });
+  return new Headers(out);
+}
+
+/**
+ * The name/value pairs of `headers`, for `fetch` and `Response`: they copy
+ * a pair list for about half of what they spend iterating a `Headers`.
+ */
+export function headerPairs(headers: Headers): [string, string][] {
+  const out: [string, string][] = [];
+  headers.forEach((value, name) => out.push([name, value]));
   return out;
 }

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { type Attempt, attemptUpstream, type FetchLike, type UpstreamRequest } from "../../../src/upstream/attempt.ts";
 import { MAX_BUFFERED_ANSWER_BYTES } from "../../../src/upstream/upstream_body.ts";
+import { InflightAttempts } from "../../../src/upstream/inflight.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -56,10 +57,26 @@ function hangingFetch(): { fetch: FetchLike; called: Promise<AbortSignal> } {
 }
 
 const noClient = () => new AbortController().signal;
+/**
+ * The shared deadline timer is unref'd (a real fetch in flight keeps the process up); with a
+ * stub fetch nothing would, so a ref'd bound keeps the loop alive, and fails a test that hangs.
+ */
+async function keptAlive<T>(promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<never>((_, reject) =>
+    timer = setTimeout(() => reject(new Error("no verdict in 5 s")), 5000)
+  );
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const ctx = (fetch: FetchLike, extra: { timeoutMs?: number; clientSignal?: AbortSignal } = {}) => ({
   fetch,
-  timeoutMs: extra.timeoutMs ?? 0,
   clientSignal: extra.clientSignal ?? noClient(),
+  inflight: new InflightAttempts(extra.timeoutMs ?? 0),
 });
 
 function sse(text: string, headers: Record<string, string> = {}): Response {
@@ -123,7 +140,7 @@ Deno.test("attempt: the request goes out as given, with redirects never followed
   const [{ url, init }] = s.calls;
   assert.equal(url, req.url);
   assert.equal(init.method, "POST");
-  assert.equal(init.headers, req.headers);
+  assert.deepEqual([...new Headers(init.headers)], [...req.headers], "the headers as given, key included");
   assert.equal(init.body, req.body);
   assert.equal(init.redirect, "manual");
   assert.ok(init.signal instanceof AbortSignal);
@@ -202,7 +219,7 @@ Deno.test("attempt: a fetch that throws (refused, reset, DNS) is a connect_error
 
 Deno.test("attempt: no answer within the timeout is a timeout, and the fetch is aborted", async () => {
   const h = hangingFetch();
-  const attempt = await attemptUpstream(request(), ctx(h.fetch, { timeoutMs: 20 }));
+  const attempt = await keptAlive(attemptUpstream(request(), ctx(h.fetch, { timeoutMs: 20 })));
   kindOf(attempt, "failed");
   assert.deepEqual(attempt.outcome, { kind: "timeout" });
   assert.equal((await h.called).aborted, true);
@@ -221,7 +238,7 @@ Deno.test("attempt: the timeout covers a JSON body that stalls after its headers
     });
     return new Response(body, { headers: { "content-type": "application/json" } });
   });
-  const attempt = await attemptUpstream(request(), ctx(s.fetch, { timeoutMs: 20 }));
+  const attempt = await keptAlive(attemptUpstream(request(), ctx(s.fetch, { timeoutMs: 20 })));
   kindOf(attempt, "failed");
   assert.deepEqual(attempt.outcome, { kind: "timeout" });
   assert.equal(signal.aborted, true);
@@ -239,7 +256,7 @@ Deno.test("attempt: the timeout covers a stream's first event, not just its head
     });
     return new Response(body, { headers: { "content-type": "text/event-stream" } });
   });
-  const attempt = await attemptUpstream(request(true), ctx(s.fetch, { timeoutMs: 20 }));
+  const attempt = await keptAlive(attemptUpstream(request(true), ctx(s.fetch, { timeoutMs: 20 })));
   kindOf(attempt, "failed");
   assert.deepEqual(attempt.outcome, { kind: "timeout" });
   assert.equal(signal.aborted, true);
@@ -431,12 +448,12 @@ Deno.test("attempt: its abort function aborts the fetch's signal (the relay stop
 });
 
 Deno.test("attempt: it is listed in flight while it waits, so shutdown can abort it, and unlisted after", async () => {
-  const inflight = new Set<() => void>();
+  const inflight = new InflightAttempts(0);
   const h = hangingFetch();
-  const pending = attemptUpstream(request(), { fetch: h.fetch, timeoutMs: 0, clientSignal: noClient(), inflight });
+  const pending = attemptUpstream(request(), { fetch: h.fetch, clientSignal: noClient(), inflight });
   const signal = await h.called;
   assert.equal(inflight.size, 1);
-  for (const abort of inflight) abort(); // what shutdown does
+  inflight.abortAll(); // what shutdown does
   const attempt = await pending;
   assert.equal(signal.aborted, true);
   assert.deepEqual(attempt.outcome, { kind: "connect_error" });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { downstreamHeaders, setUpstreamKey, upstreamHeaders } from "../../../src/upstream/headers.ts";
+import { downstreamHeaders, headerPairs, setUpstreamKey, upstreamHeaders } from "../../../src/upstream/headers.ts";
 
 Deno.test("headers upstream: hostile and hop-by-hop client headers are dropped", () => {
   const client = new Headers([
@@ -172,4 +172,10 @@ Deno.test("headers downstream: SSE headers pass", () => {
   const out = downstreamHeaders(up, true);
   assert.equal(out.get("content-type"), "text/event-stream");
   assert.equal(out.get("cache-control"), "no-cache");
+});
+
+Deno.test("headers headerPairs: the same pairs, in the same order, as iterating the Headers", () => {
+  const headers = new Headers([["x-b", "2"], ["content-type", "application/json"], ["x-a", "1"], ["x-a", "3"]]);
+  assert.deepEqual(headerPairs(headers), [...headers]);
+  assert.deepEqual([...new Headers(headerPairs(headers))], [...headers]);
 });
