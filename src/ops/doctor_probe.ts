@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { readBounded } from "../upstream/upstream_body.ts";
 
 /** Why a fetch threw, in words a person can act on. */
@@ -26,16 +27,6 @@ export function connectProblem(err: unknown, timedOut: boolean, base: URL, timeo
 /** The most of a backend's answer the doctor reads (a long model list fits easily). */
 const PROBE_BODY_LIMIT = 4 * 1024 * 1024;
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
 /** A fetch with a timeout that never follows redirects (the key must stay on its host). */
 export async function probe(
   url: string,
@@ -56,7 +47,7 @@ export async function probe(
       ? await readBounded(res.body, PROBE_BODY_LIMIT)
       : { whole: true as const, bytes: new Uint8Array(0) };
     if (!read.whole) await read.reader.cancel().catch(() => {});
-    const body = new TextDecoder().decode(read.whole ? read.bytes : concat(read.head));
+    const body = new TextDecoder().decode(read.whole ? read.bytes : concatBytes(read.head));
     return { res, body, ms: performance.now() - started };
   } catch (error) {
     return { error, timedOut };

@@ -5,6 +5,7 @@
  */
 
 import { ProxyError } from "../errors/errors.ts";
+import { concatBytes } from "../bytes.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -48,14 +49,7 @@ export async function readBody(req: Request, maxBytes: number): Promise<Uint8Arr
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /** A JSON request body: its text (rewritten later) and its parsed object. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { StreamKeyMasker } from "../security/secrets.ts";
 
 /**
@@ -79,14 +80,7 @@ export async function readBounded(body: ReadableStream<Uint8Array<ArrayBuffer>>,
     size += value.length;
     if (size > limit) return { whole: false, head: chunks, reader };
   }
-  if (chunks.length === 1) return { whole: true, bytes: chunks[0] };
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return { whole: true, bytes };
+  return { whole: true, bytes: concatBytes(chunks) };
 }
 
 /**
