@@ -44,6 +44,9 @@ function translated<T>(step: () => T): T {
 export async function messages(state: ProxyState, ctx: RequestContext): Promise<Response> {
   const raw = await readClientBody(state, ctx.req);
   const t = translated(() => translateRequest(parseJsonObject(raw).value));
+  // Claude Code asks for 64,000 tokens; many backends allow far fewer and would refuse the request.
+  const cap = state.config.anthropicMaxTokens;
+  if (cap > 0 && typeof t.openai.max_tokens === "number" && t.openai.max_tokens > cap) t.openai.max_tokens = cap;
   ctx.entry.requested = t.requestedModel;
   ctx.entry.stream = t.stream;
   const headers = upstreamHeaders(ctx.req.headers);

@@ -63,6 +63,8 @@ export interface Config {
   logJson: boolean;
   /** On /v1/messages, model names containing one of these go to fast (lower case). */
   anthropicFastModels: string[];
+  /** On /v1/messages, the largest max_tokens sent upstream; 0 = as the client asks. */
+  anthropicMaxTokens: number;
   /** Retired variables that are still set (they are ignored, with a notice at start-up). */
   retiredSet: string[];
   /** Line numbers of `.env` that could not be parsed (reported, not fatal). */
@@ -129,6 +131,7 @@ export function parseConfig(
   const maxBodyBytes = setting(source, "PROXY_MAX_BODY_MB", problems, readMegabytes);
   const log = setting(source, "PROXY_LOG", problems, readChoice);
   const anthropicFast = textOf(source, "ANTHROPIC_FAST_MODELS") ?? variable("ANTHROPIC_FAST_MODELS").default;
+  const anthropicMaxTokens = setting(source, "ANTHROPIC_MAX_TOKENS", problems, readInteger);
   // Still read, so that an old .env that sets one starts with a notice instead of silently.
   const retiredSet = RETIRED_VARIABLES.filter((name) => textOf(source, name) !== undefined);
 
@@ -150,6 +153,7 @@ export function parseConfig(
     log: log !== "off",
     logJson: log === "json",
     anthropicFastModels: readList(anthropicFast).map((m) => m.toLowerCase()),
+    anthropicMaxTokens,
     retiredSet,
     dotenvSkippedLines,
     envReferences: dotenvReferences.references,

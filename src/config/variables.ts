@@ -99,6 +99,14 @@ export const SETTING_VARIABLES: readonly Variable[] = [
     default: "haiku",
     help: "on /v1/messages, Claude model names containing one of these go to fast; the rest to smart",
   },
+  {
+    name: "ANTHROPIC_MAX_TOKENS",
+    kind: "integer",
+    default: "0",
+    min: 0,
+    max: 10_000_000,
+    help: "on /v1/messages, the largest max_tokens sent to the backend (0 = as the client asks)",
+  },
   { name: "PROXY_UPSTREAM_CLIENT", kind: "retired", help: "no longer used: fetch is the only upstream client" },
 ];
 

@@ -302,3 +302,17 @@ Deno.test("anthropic SDK: countTokens answers locally and HEAD / answers 200, ne
   assert.equal(head.status, 200);
   assert.equal(backend.seen.length, 0);
 });
+
+Deno.test("anthropic: ANTHROPIC_MAX_TOKENS caps what goes upstream; a smaller request passes as asked", async () => {
+  await using backend = fakeBackend(() => jsonResponse(completion("ok")));
+  await using proxy = await startProxy({ ...env(backend.baseUrl), ANTHROPIC_MAX_TOKENS: "8192" });
+  const client = sdk(proxy.url);
+  for (const asked of [16000, 100]) {
+    await client.messages.create({
+      model: "claude-sonnet-4-5",
+      max_tokens: asked,
+      messages: [{ role: "user", content: "hi" }],
+    });
+  }
+  assert.deepEqual(backend.seen.map((s) => s.json?.max_tokens), [8192, 100]);
+});
