@@ -26,21 +26,6 @@ export interface OpsEndpointOptions {
 
 const NO_STORE = "no-store";
 
-function methodNotAllowed(): ProxyError {
-  return new ProxyError(405, "invalid_request_error", "method_not_allowed", "method not allowed; use GET", {
-    allow: "GET, HEAD",
-  });
-}
-
-function unauthorized(): ProxyError {
-  return new ProxyError(
-    401,
-    "authentication_error",
-    "invalid_api_key",
-    "missing or wrong proxy key: send one of PROXY_API_KEYS as 'Authorization: Bearer <key>'",
-  );
-}
-
 /** Whether `path` is an operations endpoint (not counted as a request in the metrics or the recent list). */
 export function isOpsPath(path: string): boolean {
   return path === "/" || path === "/metrics" || path === STATUS_JSON_PATH || path === "/health";
@@ -64,7 +49,7 @@ export function opsEndpoints(options: OpsEndpointOptions): (req: Request, path: 
   });
   return (req, path) => {
     if (path !== "/" && path !== "/metrics" && path !== STATUS_JSON_PATH) return undefined;
-    if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed();
+    if (req.method !== "GET" && req.method !== "HEAD") throw ProxyError.methodNotAllowed("GET, HEAD");
     if (path === "/") {
       // Agent CLIs probe with HEAD; browsers get the page, everyone else a short JSON answer. Neither holds data.
       if (wantsHtml(req.headers.get("accept"))) {
@@ -80,7 +65,7 @@ export function opsEndpoints(options: OpsEndpointOptions): (req: Request, path: 
       }
       return new Response(index, { headers: { "content-type": "application/json", "cache-control": NO_STORE } });
     }
-    if (!options.authorized(req)) throw unauthorized();
+    if (!options.authorized(req)) throw ProxyError.unauthorized();
     if (path === "/metrics") {
       return new Response(telemetry.registry.render(), {
         headers: { "content-type": EXPOSITION_CONTENT_TYPE, "cache-control": NO_STORE },
