@@ -20,10 +20,6 @@ export async function chatCompletions(state: ProxyState, ctx: RequestContext): P
 
 /** Every other `/v1/...` request: to the fast route, its model forced when the body has one. */
 export async function otherApi(state: ProxyState, ctx: RequestContext): Promise<Response> {
-  // Dot segments, backslashes (URL parsers read them as "/") and encoded separators could
-  // climb out of the backend's base path, carrying the key with them.
-  // `..;` counts too: Java servers (Tomcat, Jetty, Spring) read it as `..`.
-  if (/\/\.\.?([/\\;]|$)|\\|%2e|%2f|%5c/i.test(ctx.path)) throw ProxyError.dotSegments();
   return await forward(state, ctx, await openAiPlan(state, ctx, false));
 }
 

@@ -25,6 +25,8 @@ const VALID_HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(:\d{0,5})
 // Anything else (controls, tab, spaces, non-ASCII, '"<>`{}|^#\') is rewritten or dropped by URL parsers.
 const VALID_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
 
+const DOT_SEGMENT = /\/\.\.?([/;]|$)|%2e|%2f|%5c/i;
+
 /**
  * Reads the target from `req`, refusing (400) a Host header that is not a
  * plain host and a path a URL parser would not keep exactly as sent.
@@ -40,6 +42,9 @@ export function requestTarget(req: Request): RequestTarget {
   const q = url.indexOf("?", start);
   const path = start < 0 ? "/" : q < 0 ? url.slice(start) : url.slice(start, q);
   const search = start < 0 || q < 0 ? "" : url.slice(q);
+  // Dot segments (and `..;`, which Java servers read as `..`) and encoded dots or separators could
+  // climb out of the backend's base path, carrying the key with them. No endpoint needs them.
+  if (DOT_SEGMENT.test(path)) throw ProxyError.dotSegments();
   if (!VALID_PATH.test(path)) {
     throw new ProxyError(
       400,

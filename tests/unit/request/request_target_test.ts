@@ -30,3 +30,20 @@ Deno.test("requestTarget: path characters a URL parser would rewrite are refused
     assert.throws(() => requestTarget(fake), (e) => e instanceof ProxyError && e.code === "invalid_path", path);
   }
 });
+
+Deno.test("requestTarget: dot segments, '..;' and encoded dots or separators are refused for every endpoint", () => {
+  for (
+    const path of [
+      "/v1/../admin",
+      "/v1/.",
+      "/v1/..;/admin",
+      "/v1/%2e%2e/x",
+      "/v1%2fadmin",
+      "/v1/a%5cb",
+      "/../v1/models",
+    ]
+  ) {
+    const fake = { url: `http://h${path}`, headers: { get: () => "h" } } as unknown as Request;
+    assert.throws(() => requestTarget(fake), (e) => e instanceof ProxyError && e.code === "invalid_path", path);
+  }
+});
