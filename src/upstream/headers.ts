@@ -68,6 +68,14 @@ export function setUpstreamKey(headers: Headers, key: string): void {
   else headers.set("authorization", `Bearer ${key}`);
 }
 
+// Header names arrive lower-cased; each key list is lowered once, not per header of every response.
+const LOWERED = new WeakMap<readonly string[], string[]>();
+function loweredKeys(keys: readonly string[]): string[] {
+  let lowered = LOWERED.get(keys);
+  if (lowered === undefined) LOWERED.set(keys, lowered = keys.map((k) => k.toLowerCase()));
+  return lowered;
+}
+
 /**
  * The headers passed back to the client. `bodyIsVerbatim` says whether the
  * body is forwarded byte for byte; if not, length and encoding are dropped.
@@ -84,7 +92,7 @@ export function downstreamHeaders(upstream: Headers, bodyIsVerbatim: boolean, ke
     if (named?.has(name)) return;
     if ((!bodyIsVerbatim || encoded) && (name === "content-length" || name === "content-encoding")) return;
     // A header cannot be renamed: one whose (lower-cased) name holds a key is dropped.
-    if (mask && keys.some((key) => name.includes(key.toLowerCase()))) return;
+    if (mask && loweredKeys(keys).some((key) => name.includes(key))) return;
     out.push([name, mask && name !== "content-length" ? maskKeys(value, keys) : value]);
   });
   return new Headers(out);
