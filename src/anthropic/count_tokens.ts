@@ -12,14 +12,12 @@
  */
 
 import { AnthropicRequestError } from "./errors.ts";
+import { isObject } from "./json.ts";
 
 /** Characters per token of the estimate. */
 export const CHARS_PER_TOKEN = 4;
 /** Tokens counted for each image. */
 export const TOKENS_PER_IMAGE = 1600;
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Content nested deeper than this is refused: no real request comes close, and recursion must stay bounded. */
 const MAX_DEPTH = 64;

@@ -9,8 +9,7 @@ import { type IdMaker, messageId, randomId } from "./ids.ts";
 import { mapStop } from "./stop_reason.ts";
 import type { ToolNames } from "./tool_names.ts";
 import { translateUsage } from "./usage.ts";
-
-type Json = Record<string, unknown>;
+import { isObject, type Json } from "./json.ts";
 
 /** What the answer's translation needs from the request. */
 export interface AnswerContext {
@@ -34,8 +33,6 @@ export class BackendAnswerError extends Error {
     this.name = "BackendAnswerError";
   }
 }
-
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Tool arguments as an object: JSON text parsed; empty or unparsable text gives `{}`. */
 export function parseToolInput(args: unknown): Json {

@@ -19,8 +19,7 @@ import { type IdMaker, messageId, randomId } from "./ids.ts";
 import type { AnswerContext } from "./response.ts";
 import { mapStop } from "./stop_reason.ts";
 import { translateUsage } from "./usage.ts";
-
-type Json = Record<string, unknown>;
+import { isObject, type Json } from "./json.ts";
 
 interface ToolState {
   id: string;
@@ -33,8 +32,6 @@ interface ToolState {
 
 /** What is open now: a text or thinking block, or the tool call with this `index`. */
 type Open = { kind: "text" | "thinking"; block: number } | { kind: "tool"; block: number; tool: number };
-
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** One SSE event with its `event:` line (the Anthropic SDKs skip data-only events). */
 function sse(type: string, data: Json): string {
