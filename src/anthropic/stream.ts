@@ -13,7 +13,7 @@
  * @module
  */
 
-import { splitEvents } from "../stream/sse.ts";
+import { eventFields, splitEvents } from "../stream/sse.ts";
 import { anthropicErrorEvent } from "./errors.ts";
 import { type IdMaker, messageId, randomId } from "./ids.ts";
 import type { AnswerContext } from "./response.ts";
@@ -36,17 +36,6 @@ type Open = { kind: "text" | "thinking"; block: number } | { kind: "tool"; block
 /** One SSE event with its `event:` line (the Anthropic SDKs skip data-only events). */
 function sse(type: string, data: Json): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
-}
-
-/** The `data:` payload of an SSE event block, or undefined when it has none. */
-function dataOf(event: string): string | undefined {
-  let data: string | undefined;
-  for (const line of event.split(/\r\n|\r|\n/)) {
-    if (!line.startsWith("data:")) continue;
-    const value = line.slice(line[5] === " " ? 6 : 5);
-    data = data === undefined ? value : `${data}\n${value}`;
-  }
-  return data;
 }
 
 /** Translates one OpenAI chat completion stream into one Anthropic message stream. */
@@ -134,7 +123,7 @@ export class AnthropicStreamTranslator {
 
   #event(event: string): void {
     if (this.#done || this.#failed) return;
-    const data = dataOf(event);
+    const data = eventFields(event).data;
     if (data === undefined) return; // comments and keep-alives
     if (data.trim() === "[DONE]") {
       this.#closeAll();

@@ -53,14 +53,27 @@ export function isCommentOnly(event: string): boolean {
   return true;
 }
 
-/** Judges one event block: is it an error event? */
-export function judgeEvent(event: string): FirstEvent {
-  let data = "";
+/**
+ * The `data:` payload of an event block (its lines joined with "\n", as the
+ * SSE spec says; `undefined` when it has none) and its `event:` type.
+ */
+export function eventFields(event: string): { data: string | undefined; type: string } {
+  let data: string | undefined;
   let type = "";
   for (const line of event.split(/\r\n|\r|\n/)) {
-    if (line.startsWith("data:")) data += (data ? "\n" : "") + line.slice(line[5] === " " ? 6 : 5);
-    else if (line.startsWith("event:")) type = line.slice(6).trim();
+    if (line.startsWith("data:")) {
+      const value = line.slice(line[5] === " " ? 6 : 5);
+      data = data === undefined ? value : `${data}\n${value}`;
+    } else if (line.startsWith("event:")) type = line.slice(6).trim();
   }
+  return { data, type };
+}
+
+/** Judges one event block: is it an error event? */
+export function judgeEvent(event: string): FirstEvent {
+  const fields = eventFields(event);
+  const data = fields.data ?? "";
+  const type = fields.type;
   let message: string | undefined;
   let hasError = false;
   if (data.startsWith("{")) {
