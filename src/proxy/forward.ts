@@ -55,6 +55,8 @@ export async function forward(state: ProxyState, ctx: RequestContext, plan: Upst
     const attemptStarted = performance.now();
     const attempt = await attemptOn(state, ctx, plan, route);
     const failure = routeFailure(attempt.outcome);
+    // With a single route (no fallback) there is nothing to route around, so no breaker state.
+    if (state.config.fallback) recordVerdict(route, attempt, failure);
     noteAttempt(state, ctx, plan, route, attempt, failure, attemptStarted);
     if (attempt.outcome.kind === "client_gone") {
       ctx.entry.fallback = reason;
@@ -95,13 +97,12 @@ function nextRoute(state: ProxyState, plan: RoutePlan, attempt: Attempt, attempt
   return next;
 }
 
-/** One attempt on `route`, its verdict told to the route's breaker. */
+/** One attempt on `route`; an attempt that could not be made releases the route's probe slot. */
 async function attemptOn(state: ProxyState, ctx: RequestContext, plan: UpstreamPlan, route: Route): Promise<Attempt> {
-  let attempt: Attempt;
   try {
     if (state.stopped) throw ProxyError.shuttingDown();
     setUpstreamKey(plan.headers, route.config.apiKey);
-    attempt = await attemptUpstream(
+    return await attemptUpstream(
       {
         url: route.target ? checkedUpstreamUrl(route.target, plan.path, plan.search) : `http://demo${plan.path}`,
         method: plan.method,
@@ -119,17 +120,14 @@ async function attemptOn(state: ProxyState, ctx: RequestContext, plan: UpstreamP
     route.breaker.release(); // no verdict: never leave the route's probe slot claimed
     throw err;
   }
-  // With a single route (no fallback) there is nothing to route around, so no breaker state.
-  if (state.config.fallback) recordVerdict(route, attempt);
-  return attempt;
 }
 
 /** Tells the route's breaker how an attempt went. */
-function recordVerdict(route: Route, attempt: Attempt): void {
+function recordVerdict(route: Route, attempt: Attempt, failure: string | undefined): void {
   const outcome = attempt.outcome;
   if (outcome.kind === "client_gone" || outcome.kind === "redirect") {
     route.breaker.release(); // says nothing about the route's health
-  } else if (routeFailure(outcome) === undefined) {
+  } else if (failure === undefined) {
     route.breaker.success();
   } else {
     const is429 = outcome.kind === "response" && outcome.status === 429 && attempt.kind === "buffered";

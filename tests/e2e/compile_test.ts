@@ -7,16 +7,12 @@
 import assert from "node:assert/strict";
 import { completion, jsonResponse } from "../support/fake_backend.ts";
 import { projectCopy } from "../support/project_copy.ts";
+import { unusedPort } from "../support/raw_tcp.ts";
 
 const SECRET = "sk-compile-time-secret-9f8e7d";
 
 const dir = await projectCopy("modelpin-compile-");
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+const freePort = unusedPort;
 // The binary's network grant is fixed when it is built, so the ports are chosen now.
 const backendPort = freePort();
 const proxyPort = freePort();

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { chunkEvent, completion, fakeBackend, jsonResponse, sseResponse } from "../support/fake_backend.ts";
 import { projectCopy as copyOfProject } from "../support/project_copy.ts";
 import { CONFIG_VARIABLES } from "../../src/config/config.ts";
+import { unusedPort } from "../support/raw_tcp.ts";
 
 async function projectCopy(dotenv?: string): Promise<string> {
   const dir = await copyOfProject("modelpin-start-");
@@ -14,12 +15,7 @@ async function projectCopy(dotenv?: string): Promise<string> {
   return dir;
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+const freePort = unusedPort;
 
 /** A running start.sh whose output can be awaited. */
 class Started implements AsyncDisposable {

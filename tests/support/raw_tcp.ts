@@ -131,10 +131,24 @@ export function rawBackend(behaviour: RawBehaviour): RawBackend {
 
 /** A port on 127.0.0.1 that nothing listens on (connection refused). */
 export function refusedPortUrl(): string {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return `http://127.0.0.1:${port}/v1`;
+  return `http://127.0.0.1:${unusedPort()}/v1`;
+}
+
+/**
+ * A port on 127.0.0.1 that nothing listens on, and that no `port: 0` server
+ * will take: it is below the kernel's ephemeral range (32768 and up on Linux).
+ * A port freed from that range could be handed to the next fake backend, which
+ * would then answer the "refused" route (or hold the port a proxy is about to bind).
+ */
+export function unusedPort(): number {
+  const start = 20_000 + Math.floor(Math.random() * 10_000);
+  for (let port = start; port < start + 2_000; port++) {
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch { /* in use: try the next */ }
+  }
+  throw new Error("no free port below the ephemeral range");
 }
 
 /** One request as a {@linkcode rawHttpBackend} saw it. */

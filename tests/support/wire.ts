@@ -8,6 +8,7 @@
 
 import type { TestProxy } from "./proxy.ts";
 import { logLines } from "./proxy.ts";
+import { unusedPort } from "./raw_tcp.ts";
 
 /** One request as a {@linkcode byteBackend} saw it. */
 export interface SeenBytes {
@@ -51,10 +52,7 @@ export function byteBackend(respond: () => Response): ByteBackend {
 
 /** A port on 127.0.0.1 that nothing listens on (connection refused). */
 export function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  return unusedPort();
 }
 
 /** An SSE response carrying exactly `events`, in order, each as its own chunk. */

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { unusedPort } from "../../support/raw_tcp.ts";
+
 /** A running process with its output collected as text. */
 export class Launched implements AsyncDisposable {
   /** The process. */
@@ -97,10 +99,5 @@ export class Launched implements AsyncDisposable {
   }
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (the sandbox grants the exact port). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+/** A free port on 127.0.0.1 (the sandbox grants the exact port), outside the range `port: 0` servers use. */
+export const freePort: () => number = unusedPort;
