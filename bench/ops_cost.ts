@@ -1,13 +1,16 @@
 /**
  * What the metrics' counting costs per request, measured in isolation: the
  * hooks one non-streaming chat completion runs (first byte, usage from the
- * JSON answer, request done) and one stream's usage scan, in ns per request.
+ * JSON answer, request done) and reading one stream's events (where its usage
+ * is found), in ns per request.
  * Run: deno run bench/ops_cost.ts
  */
 
 import { Telemetry } from "../src/ops/telemetry.ts";
-import { StreamUsageScanner, usageFromJson } from "../src/ops/usage.ts";
 import type { LogEntry } from "../src/ops/request_log.ts";
+import { CHAT_GRAMMAR } from "../src/stream/event_grammar.ts";
+import { SseFramer } from "../src/stream/sse_framer.ts";
+import { type Usage, usageFromJson } from "../src/stream/usage.ts";
 
 const t = new Telemetry({
   routes: [
@@ -50,9 +53,13 @@ perOp("JSON request: firstByte + usageFromJson + requestDone", 500_000, (i) => {
   if (u) t.tokens("fast", u);
   t.requestDone(entry);
 });
-perOp("stream of 64 events + usage chunk: scan every chunk", 20_000, () => {
-  const s = new StreamUsageScanner();
-  for (const e of events) s.push(e);
-  if (s.usage) t.tokens("smart", s.usage);
+// A stream's usage is read where the relay reads every event: framed once, each read through its grammar.
+perOp("stream of 64 events + usage chunk: frame and read every event", 20_000, () => {
+  const framer = new SseFramer();
+  let usage: Usage | undefined;
+  for (const e of events) {
+    for (const event of framer.push(e)) usage = CHAT_GRAMMAR.inspect(event).usage ?? usage;
+  }
+  if (usage) t.tokens("smart", usage);
 });
 perOp("one /metrics render (for scale)", 2_000, () => void t.registry.render());

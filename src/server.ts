@@ -6,7 +6,7 @@
  */
 
 import type { Config } from "./config/config.ts";
-import { ENDPOINTS } from "./endpoints.ts";
+import { TABLE } from "./endpoints.ts";
 import { createProxy, type Proxy } from "./proxy/handler.ts";
 import { BatchedLog, type LineSink } from "./ops/request_log.ts";
 import { pooledTransports } from "./upstream/transport.ts";
@@ -44,7 +44,7 @@ export function serveProxy(options: ServeOptions): RunningProxy {
   // The server owns the upstream pool, so it decides how each route reaches its backend.
   const transports = pooledTransports();
   const log = new BatchedLog(options.stdout);
-  const proxy = createProxy({ config, transports, endpoints: ENDPOINTS, log: (line) => log.line(line) });
+  const proxy = createProxy({ config, transports, table: TABLE, log: (line) => log.line(line) });
   const server = Deno.serve({
     port: config.port,
     hostname: config.bindHost,
@@ -64,7 +64,7 @@ export function serveProxy(options: ServeOptions): RunningProxy {
       await within(Promise.race([closed, graceCut]), graceMs);
       // Whatever is still open after the grace period is ended, not abandoned:
       // streams get an SSE error event, waiting requests a 503.
-      proxy.relays.terminateAll("shutdown");
+      proxy.relays.terminateAll();
       proxy.abortAll();
       // A client that reads nothing (or still trickles its upload) cannot hold the
       // exit hostage: give the last bytes a moment to leave, then stop waiting.

@@ -15,7 +15,7 @@ import { AnthropicRequestError } from "./errors.ts";
 import { isObject } from "./json.ts";
 
 /** Characters per token of the estimate. */
-export const CHARS_PER_TOKEN = 4;
+const CHARS_PER_TOKEN = 4;
 /** Tokens counted for each image. */
 export const TOKENS_PER_IMAGE = 1600;
 

@@ -1,7 +1,6 @@
 /**
  * Anthropic-shaped errors: `{"type":"error","error":{"type","message"}}`
- * with the HTTP status kept, and the conversion of modelpin's (and the
- * backends') OpenAI-shaped error bodies into it.
+ * with the HTTP status kept, as JSON and as the stream's `event: error`.
  *
  * @module
  */
@@ -61,30 +60,6 @@ export function anthropicErrorType(status: number): AnthropicErrorType {
 /** The JSON text of an Anthropic error body. */
 export function anthropicErrorBody(type: AnthropicErrorType, message: string): string {
   return JSON.stringify({ type: "error", error: { type, message } });
-}
-
-/** The message inside an error body in OpenAI's shape, Anthropic's shape, or plain text. */
-export function errorMessageOf(body: Uint8Array | string): string {
-  const text = typeof body === "string" ? body : new TextDecoder().decode(body);
-  try {
-    const parsed = JSON.parse(text);
-    const error = parsed?.error;
-    if (typeof error === "string") return error;
-    if (typeof error?.message === "string") return error.message;
-    if (typeof parsed?.message === "string") return parsed.message;
-  } catch { /* not JSON: the text itself, shortened below */ }
-  const trimmed = text.trim();
-  return trimmed === "" ? "" : trimmed.slice(0, 500);
-}
-
-/**
- * Converts an error response body (OpenAI-shaped `{"error":{"message",...}}`
- * from modelpin or a backend, or anything else) to the Anthropic shape for
- * the same status.
- */
-export function toAnthropicError(status: number, body: Uint8Array | string): string {
-  const message = errorMessageOf(body) || `the backend answered HTTP ${status}`;
-  return anthropicErrorBody(anthropicErrorType(status), message);
 }
 
 /** The SSE `event: error` that ends an Anthropic stream which cannot complete. */

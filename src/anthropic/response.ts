@@ -5,6 +5,8 @@
  * @module
  */
 
+import { argumentsObject } from "../stream/chat_tool_calls.ts";
+import { parseJson } from "../json_depth.ts";
 import { type IdMaker, messageId, randomId } from "./ids.ts";
 import { mapStop } from "./stop_reason.ts";
 import type { ToolNames } from "./tool_names.ts";
@@ -34,20 +36,14 @@ export class BackendAnswerError extends Error {
   }
 }
 
-/** Tool arguments as an object: JSON text parsed; empty or unparsable text gives `{}`. */
-export function parseToolInput(args: unknown): Json {
+/** Tool arguments as an object: JSON text parsed; empty, unparsable or non-object text gives `{}`. */
+function parseToolInput(args: unknown): Json {
   if (isObject(args)) return args;
-  if (typeof args !== "string" || args.trim() === "") return {};
-  try {
-    const parsed = JSON.parse(args);
-    return isObject(parsed) ? parsed : {};
-  } catch {
-    return {};
-  }
+  return typeof args === "string" ? argumentsObject(args, parseJson) : {};
 }
 
 /** The backend's reasoning text: `reasoning_content` (DeepSeek, vLLM) or `reasoning` (OpenRouter, newer vLLM). */
-export function reasoningOf(message: Json): string {
+function reasoningOf(message: Json): string {
   const r = message.reasoning_content ?? message.reasoning;
   return typeof r === "string" ? r : "";
 }

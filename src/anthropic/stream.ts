@@ -1,6 +1,6 @@
 /**
- * Stream translation: OpenAI chat completion SSE bytes in, Anthropic
- * Messages SSE bytes out, event by event as they arrive.
+ * Stream translation: OpenAI chat completion events in (framed and read once
+ * by the relay), Anthropic Messages SSE out, event by event as they arrive.
  *
  * The output is a function of the upstream *events* only, never of how the
  * bytes were cut, so any chunking gives the same Anthropic events. Blocks
@@ -13,38 +13,26 @@
  * @module
  */
 
-import { eventFields, splitEvents } from "../stream/sse.ts";
+import { parseJson } from "../json_depth.ts";
+import type { EventInfo } from "../stream/event_grammar.ts";
+import type { StreamTranslator } from "../stream/event_stages.ts";
+import type { SseEvent } from "../stream/sse_framer.ts";
+import { argumentsObject, ChatToolCalls, type ToolCall } from "../stream/chat_tool_calls.ts";
 import { anthropicErrorEvent } from "./errors.ts";
+import { messageEnd, messageStart, sse } from "./stream_events.ts";
 import { type IdMaker, messageId, randomId } from "./ids.ts";
 import type { AnswerContext } from "./response.ts";
 import { mapStop } from "./stop_reason.ts";
 import { translateUsage } from "./usage.ts";
 import { isObject, type Json } from "./json.ts";
 
-interface ToolState {
-  id: string;
-  name: string;
-  /** Argument fragments received while the block was not open. */
-  pending: string[];
-  /** The block index once opened. */
-  block?: number;
-}
-
-/** What is open now: a text or thinking block, or the tool call with this `index`. */
-type Open = { kind: "text" | "thinking"; block: number } | { kind: "tool"; block: number; tool: number };
-
-/** One SSE event with its `event:` line (the Anthropic SDKs skip data-only events). */
-function sse(type: string, data: Json): string {
-  return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
-}
+/** What is open now: a text or thinking block, or a tool call's. */
+type Open = { kind: "text" | "thinking"; block: number } | { kind: "tool"; block: number; call: ToolCall };
 
 /** Translates one OpenAI chat completion stream into one Anthropic message stream. */
-export class AnthropicStreamTranslator {
+export class AnthropicStreamTranslator implements StreamTranslator {
   readonly #ctx: AnswerContext;
   readonly #newId: IdMaker;
-  readonly #decoder = new TextDecoder();
-  readonly #encoder = new TextEncoder();
-  #text = "";
   #out = "";
   #started = false;
   #pinged = false;
@@ -53,8 +41,9 @@ export class AnthropicStreamTranslator {
   #failed = false; // error event sent
   #open: Open | undefined;
   #nextBlock = 0;
-  readonly #tools = new Map<number, ToolState>();
-  readonly #toolOrder: number[] = [];
+  readonly #calls = new ChatToolCalls();
+  /** The block of each tool call that has one. */
+  readonly #toolBlocks = new Map<ToolCall, number>();
   // Text or thinking after a tool block opened waits until the tools are done, not to split them.
   readonly #after: { kind: "text" | "thinking"; text: string }[] = [];
   #finishReason: unknown = null;
@@ -67,53 +56,39 @@ export class AnthropicStreamTranslator {
     this.#newId = ctx.newId ?? randomId;
   }
 
-  /** True once `message_stop` was sent. */
-  get complete(): boolean {
-    return this.#done;
+  /** True once `message_stop` or an error event was sent: the client's stream is whole. */
+  get finished(): boolean {
+    return this.#done || this.#failed;
   }
 
-  /** True once an error event was sent. */
-  get failed(): boolean {
-    return this.#failed;
-  }
-
-  /** Feeds upstream bytes; returns the Anthropic events they complete (possibly none). */
-  push(chunk: Uint8Array): Uint8Array<ArrayBuffer> {
-    if (this.#done || this.#failed) return new Uint8Array(0);
-    this.#text += this.#decoder.decode(chunk, { stream: true });
-    const { events, rest } = splitEvents(this.#text);
-    this.#text = rest;
-    for (const event of events) this.#event(event);
+  /** The Anthropic events one upstream event completes (possibly none). */
+  event(_event: SseEvent, info: EventInfo): string {
+    if (!this.#done && !this.#failed) this.#event(info);
     return this.#flush();
   }
 
   /**
-   * The upstream ended cleanly: the closing `message_delta` and
-   * `message_stop` if the answer finished (`finish_reason` or `[DONE]` seen),
-   * otherwise an error event: a `message_stop` is never made up.
+   * The upstream answer is complete (it finished, and the backend closed
+   * without `[DONE]`): the closing `message_delta` and `message_stop`.
    */
-  end(): Uint8Array<ArrayBuffer> {
-    if (this.#done || this.#failed) return this.#flush();
-    this.#text += this.#decoder.decode();
-    if (this.#text.trim() !== "") this.#event(this.#text);
-    this.#text = "";
-    if (this.#done || this.#failed) return this.#flush();
-    if (this.#closing) this.#finishMessage();
-    else this.#fail("the backend ended the stream before it finished the answer");
+  complete(): string {
+    if (!this.#done && !this.#failed) {
+      this.#closeAll();
+      this.#finishMessage();
+    }
     return this.#flush();
   }
 
   /** An Anthropic `event: error` (type `api_error`); nothing is closed or made up before it. */
-  error(message: string): Uint8Array<ArrayBuffer> {
+  fail(message: string): string {
     if (!this.#done && !this.#failed) this.#fail(message);
     return this.#flush();
   }
 
-  #flush(): Uint8Array<ArrayBuffer> {
-    if (this.#out === "") return new Uint8Array(0);
-    const bytes = this.#encoder.encode(this.#out);
+  #flush(): string {
+    const out = this.#out;
     this.#out = "";
-    return bytes;
+    return out;
   }
 
   #fail(message: string): void {
@@ -121,29 +96,18 @@ export class AnthropicStreamTranslator {
     this.#out += anthropicErrorEvent(message);
   }
 
-  #event(event: string): void {
-    if (this.#done || this.#failed) return;
-    const data = eventFields(event).data;
-    if (data === undefined) return; // comments and keep-alives
-    if (data.trim() === "[DONE]") {
+  #event(info: EventInfo): void {
+    if (info.kind === "done") {
       this.#closeAll();
       this.#finishMessage();
       return;
     }
-    let chunk: unknown;
-    try {
-      chunk = JSON.parse(data);
-    } catch {
-      return; // not a chunk: nothing a client could use
-    }
-    if (!isObject(chunk)) return;
-    if (chunk.error !== undefined && chunk.error !== null) {
-      const e = chunk.error;
-      this.#fail(
-        typeof e === "string" ? e : isObject(e) && typeof e.message === "string" ? e.message : "backend error",
-      );
+    if (info.kind === "error") {
+      this.#fail(info.message ?? "backend error");
       return;
     }
+    const chunk = info.json;
+    if (chunk === undefined) return; // comments, keep-alives, anything that is not a chunk
     this.#start(chunk);
     if (isObject(chunk.usage)) this.#usage = chunk.usage;
     const choice = Array.isArray(chunk.choices)
@@ -155,19 +119,7 @@ export class AnthropicStreamTranslator {
   #start(chunk: Json): void {
     if (this.#started) return;
     this.#started = true;
-    const usage = translateUsage(chunk.usage);
-    this.#out += sse("message_start", {
-      message: {
-        id: messageId(chunk.id, this.#newId),
-        type: "message",
-        role: "assistant",
-        model: this.#ctx.requestedModel,
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        usage,
-      },
-    });
+    this.#out += messageStart(messageId(chunk.id, this.#newId), this.#ctx.requestedModel, translateUsage(chunk.usage));
   }
 
   #choice(choice: Json): void {
@@ -191,7 +143,8 @@ export class AnthropicStreamTranslator {
 
   /** Text or thinking: into the open block of its kind, or a new one. */
   #prose(kind: "text" | "thinking", text: string): void {
-    if (this.#toolOrder.length > 0) {
+    if (this.#calls.all.length > 0) {
+      this.#calls.hold(text);
       const last = this.#after[this.#after.length - 1];
       if (last?.kind === kind) last.text += text;
       else this.#after.push({ kind, text });
@@ -230,56 +183,44 @@ export class AnthropicStreamTranslator {
     this.#open = undefined;
   }
 
-  #toolFragment(call: Json): void {
-    const index = typeof call.index === "number" ? call.index : 0;
-    let state = this.#tools.get(index);
-    if (state === undefined) {
-      state = { id: "", name: "", pending: [] };
-      this.#tools.set(index, state);
-      this.#toolOrder.push(index);
-    }
-    const fn = isObject(call.function) ? call.function : {};
-    if (state.id === "" && typeof call.id === "string") state.id = call.id;
-    // Some backends repeat the name on every fragment: the first one counts.
-    if (state.name === "" && typeof fn.name === "string") state.name = fn.name;
-    const args = typeof fn.arguments === "string" ? fn.arguments : "";
-    const open = this.#open;
-    if (open?.kind === "tool" && open.tool === index) {
-      if (args !== "") this.#delta("tool", args);
-      return;
-    }
-    if (args !== "") state.pending.push(args);
-    // Only the first tool call streams live; the others wait for their turn at the finish.
-    if (open?.kind !== "tool" && state.block === undefined && state.name !== "" && this.#noToolOpenedYet()) {
-      this.#closeOpen();
-      this.#openTool(index, state);
-    }
+  /**
+   * A tool call fragment. The first call's block opens as soon as its name is
+   * known (the client learns a tool is coming); every call's arguments are
+   * held until the answer finishes, then sent whole and parseable (see
+   * `argumentsObject`), as the JSON answer gives them.
+   */
+  #toolFragment(fragment: Json): void {
+    const { call } = this.#calls.add(fragment);
+    if (call.name === "" || this.#toolBlocks.size > 0 || this.#open?.kind === "tool") return;
+    this.#closeOpen();
+    this.#openTool(call);
   }
 
-  #noToolOpenedYet(): boolean {
-    for (const t of this.#tools.values()) if (t.block !== undefined) return false;
-    return true;
+  #openTool(call: ToolCall): void {
+    if (call.id === "") call.id = this.#newId("toolu_");
+    const block = this.#nextBlock;
+    this.#toolBlocks.set(call, block);
+    this.#openBlock({ type: "tool_use", id: call.id, name: this.#ctx.toolNames.restore(call.name), input: {} });
+    this.#open = { kind: "tool", block, call };
   }
 
-  #openTool(index: number, state: ToolState): void {
-    if (state.id === "") state.id = this.#newId("toolu_");
-    state.block = this.#nextBlock;
-    this.#openBlock({ type: "tool_use", id: state.id, name: this.#ctx.toolNames.restore(state.name), input: {} });
-    this.#open = { kind: "tool", block: state.block, tool: index };
-    if (state.pending.length > 0) this.#delta("tool", state.pending.join(""));
-    state.pending = [];
+  /** The open tool block's arguments, whole, then its stop. */
+  #closeTool(): void {
+    if (this.#open?.kind !== "tool") return;
+    this.#delta("tool", JSON.stringify(argumentsObject(this.#open.call.args, parseJson)));
+    this.#closeOpen();
   }
 
   /** The answer finished: close the open block, then play the waiting tool calls and prose in order. */
   #closeAll(): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#closeTool();
     this.#closeOpen();
-    for (const index of this.#toolOrder) {
-      const state = this.#tools.get(index)!;
-      if (state.block !== undefined) continue;
-      this.#openTool(index, state);
-      this.#closeOpen();
+    for (const call of this.#calls.all) {
+      if (this.#toolBlocks.has(call)) continue;
+      this.#openTool(call);
+      this.#closeTool();
     }
     for (const { kind, text } of this.#after) {
       this.#openBlock(kind === "text" ? { type: "text", text: "" } : { type: "thinking", thinking: "", signature: "" });
@@ -291,18 +232,8 @@ export class AnthropicStreamTranslator {
 
   #finishMessage(): void {
     if (!this.#started) this.#start({});
-    const stop = mapStop(this.#finishReason, this.#matched, this.#ctx.stopSequences, this.#toolOrder.length > 0);
-    const usage = translateUsage(this.#usage);
-    this.#out += sse("message_delta", {
-      delta: { stop_reason: stop.stop_reason, stop_sequence: stop.stop_sequence },
-      usage: {
-        output_tokens: usage.output_tokens,
-        input_tokens: usage.input_tokens,
-        cache_creation_input_tokens: usage.cache_creation_input_tokens,
-        cache_read_input_tokens: usage.cache_read_input_tokens,
-      },
-    });
-    this.#out += sse("message_stop", {});
+    const stop = mapStop(this.#finishReason, this.#matched, this.#ctx.stopSequences, this.#calls.all.length > 0);
+    this.#out += messageEnd(stop, translateUsage(this.#usage));
     this.#done = true;
   }
 }

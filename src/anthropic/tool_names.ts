@@ -10,7 +10,7 @@
  */
 
 /** The longest function name OpenAI-compatible backends accept. */
-export const MAX_TOOL_NAME = 64;
+const MAX_TOOL_NAME = 64;
 
 /** FNV-1a, 32 bits, as 8 hex digits: stable and dependency-free, collisions irrelevant at this scale. */
 function fnv1a(text: string): string {
@@ -40,12 +40,5 @@ export class ToolNames {
   /** The client's name for a name the backend used (unknown names come back unchanged). */
   restore(name: string): string {
     return this.#toClient.get(name) ?? name;
-  }
-
-  /** Number of names that had to be shortened. */
-  get shortened(): number {
-    let n = 0;
-    for (const [long, short] of this.#toBackend) if (long !== short) n++;
-    return n;
   }
 }

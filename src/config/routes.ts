@@ -39,46 +39,45 @@ export function demoRoutes(): { fast: RouteConfig; smart: RouteConfig } {
   };
 }
 
-/** Reads both routes, recording every problem. */
+/**
+ * Reads both routes from the route variables of the table, recording every
+ * problem: each value is its variable's, or (when unset) that of the
+ * variable it falls back to, followed as far as it goes (SMART_ to FAST_ to REAL_).
+ */
 export function readRoutes(
   source: Partial<Record<string, string>>,
   problems: Problems,
 ): { fast: RouteConfig; smart: RouteConfig } {
-  const get = (name: string) => textOf(source, name);
-  // Each FAST_ value may come from its old REAL_ name.
-  const fastName = (what: string) => get(`FAST_${what}`) !== undefined ? `FAST_${what}` : `REAL_${what}`;
-  const urlVar = fastName("BASE_URL");
-  const modelVar = fastName("MODEL_NAME");
-  const keyVar = fastName("API_KEY");
-  const urlText = get(urlVar);
-  const model = get(modelVar);
-  const key = get(keyVar) ?? "";
-  if (urlText === undefined) {
-    problems.push({
-      variable: "FAST_BASE_URL",
-      message:
-        "is required: set it to your backend's OpenAI-compatible base URL, e.g. https://api.fireworks.ai/inference/v1 (the old name REAL_BASE_URL works too)",
-    });
-  }
-  if (model === undefined) {
-    problems.push({
-      variable: "FAST_MODEL_NAME",
-      message:
-        "is required: set it to the model every request is forced onto, e.g. accounts/fireworks/models/deepseek-v4-pro (the old name REAL_MODEL_NAME works too)",
-    });
-  }
-  const fastUrl = urlText === undefined ? null : readBaseUrl(urlVar, urlText, problems);
-  const smartUrlText = get("SMART_BASE_URL");
-  const smartUrl = smartUrlText === undefined ? fastUrl : readBaseUrl("SMART_BASE_URL", smartUrlText, problems);
-  for (const name of [keyVar, "SMART_API_KEY"]) checkKey(name, get(name), problems);
-  const fast: RouteConfig = { name: "fast", baseUrl: fastUrl, apiKey: key, model: model ?? "" };
-  const smart: RouteConfig = {
-    name: "smart",
-    baseUrl: smartUrl,
-    apiKey: get("SMART_API_KEY") ?? key,
-    model: get("SMART_MODEL_NAME") ?? fast.model,
+  const byName = new Map(ROUTE_VARIABLES.map((v) => [v.name, v]));
+  // The variable that really holds a value for `name`, and its text.
+  const resolve = (name: string): { name: string; text: string | undefined } => {
+    for (let v = byName.get(name); v !== undefined; v = v.fallsBackTo ? byName.get(v.fallsBackTo) : undefined) {
+      const text = textOf(source, v.name);
+      if (text !== undefined) return { name: v.name, text };
+    }
+    return { name, text: undefined };
   };
-  return { fast, smart };
+  const routes = {
+    fast: { name: "fast", baseUrl: null, apiKey: "", model: "" } as RouteConfig,
+    smart: { name: "smart", baseUrl: null, apiKey: "", model: "" } as RouteConfig,
+  };
+  const urls = new Map<string, URL | null>(); // each URL variable is read (and reported) once
+  const keysChecked = new Set<string>();
+  for (const v of ROUTE_VARIABLES) {
+    if (v.route === undefined) continue; // an old name: read through the variable that falls back to it
+    const { name, text } = resolve(v.name);
+    if (text === undefined && v.required) problems.push({ variable: v.name, message: v.required });
+    const route = routes[v.route.name];
+    if (v.kind === "url") {
+      if (text !== undefined && !urls.has(name)) urls.set(name, readBaseUrl(name, text, problems));
+      route.baseUrl = urls.get(name) ?? null;
+    } else if (v.kind === "key") {
+      if (!keysChecked.has(name)) checkKey(name, text, problems);
+      keysChecked.add(name);
+      route.apiKey = text ?? "";
+    } else route.model = text ?? "";
+  }
+  return routes;
 }
 
 /** Whether two routes really differ (so one can fall back to the other). */

@@ -19,7 +19,7 @@ export interface ConfigProblem {
 export type Problems = ConfigProblem[];
 
 /** Timers take at most 2^31-1 ms; a larger value would fire at once instead of never. */
-export const MAX_SECONDS = 2_147_483;
+const MAX_SECONDS = 2_147_483;
 
 /** The text of a variable: trimmed, with an empty value counting as unset. */
 export function textOf(source: Partial<Record<string, string>>, name: string): string | undefined {
@@ -33,7 +33,7 @@ function fail(problems: Problems, v: Variable, message: string): undefined {
 }
 
 /** A non-negative decimal number, or a positive one. */
-export function readNumber(v: Variable, text: string, problems: Problems, positive = false): number | undefined {
+function readNumber(v: Variable, text: string, problems: Problems, positive = false): number | undefined {
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(value) || (positive && value <= 0)) {
     return fail(problems, v, `must be a ${positive ? "positive" : "non-negative"} number, got "${text}"`);
@@ -42,7 +42,7 @@ export function readNumber(v: Variable, text: string, problems: Problems, positi
 }
 
 /** Seconds, as milliseconds; 0 stays "none", and a tiny positive value is still a timeout. */
-export function readSeconds(v: Variable, text: string, problems: Problems): number | undefined {
+function readSeconds(v: Variable, text: string, problems: Problems): number | undefined {
   const value = readNumber(v, text, problems);
   if (value === undefined) return undefined;
   if (value > MAX_SECONDS) {
@@ -52,7 +52,7 @@ export function readSeconds(v: Variable, text: string, problems: Problems): numb
 }
 
 /** A whole number within the variable's range. */
-export function readInteger(v: Variable, text: string, problems: Problems): number | undefined {
+function readInteger(v: Variable, text: string, problems: Problems): number | undefined {
   const value = Number(text);
   const min = v.min ?? 0;
   const max = v.max ?? Number.MAX_SAFE_INTEGER;
@@ -63,13 +63,13 @@ export function readInteger(v: Variable, text: string, problems: Problems): numb
 }
 
 /** Megabytes, as bytes. */
-export function readMegabytes(v: Variable, text: string, problems: Problems): number | undefined {
+function readMegabytes(v: Variable, text: string, problems: Problems): number | undefined {
   const value = readNumber(v, text, problems, true);
   return value === undefined ? undefined : Math.floor(value * 1024 * 1024);
 }
 
 /** One of the variable's choices (or an alias of one), lower-cased. */
-export function readChoice(v: Variable, text: string, problems: Problems): string | undefined {
+function readChoice(v: Variable, text: string, problems: Problems): string | undefined {
   const lower = text.toLowerCase();
   const choice = v.aliases?.[lower] ?? lower;
   if (v.choices && choice in v.choices) return choice;
@@ -79,8 +79,36 @@ export function readChoice(v: Variable, text: string, problems: Problems): strin
 }
 
 /** A comma-separated list, blanks dropped. */
-export function readList(text: string | undefined): string[] {
+function readList(text: string | undefined): string[] {
   return (text ?? "").split(",").map((k) => k.trim()).filter((k) => k !== "");
+}
+
+/**
+ * A setting's value, read as its kind says: `undefined` (with the problem
+ * recorded) when the text is not valid.
+ */
+export function readSetting(v: Variable, text: string, problems: Problems): unknown {
+  switch (v.kind) {
+    case "integer":
+      return readInteger(v, text, problems);
+    case "seconds":
+      return readSeconds(v, text, problems);
+    case "megabytes":
+      return readMegabytes(v, text, problems);
+    case "host":
+      return readHost(v, text, problems);
+    case "choice":
+      return readChoice(v, text, problems);
+    case "list": {
+      const items = readList(text);
+      return v.lowerCase ? items.map((i) => i.toLowerCase()) : items;
+    }
+    case "url":
+    case "key":
+    case "model":
+    case "retired":
+      throw new Error(`${v.name} is not a setting`); // a programming error: routes are read by routes.ts
+  }
 }
 
 /** A URL as it may appear in a message: any credentials in it are hidden. */
@@ -132,7 +160,7 @@ const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** A listen address: IPv4, IPv6 (bracketed or not) or a hostname. */
-export function readHost(v: Variable, text: string, problems: Problems): string {
+function readHost(v: Variable, text: string, problems: Problems): string | undefined {
   const host = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
   if (host.includes(":")) {
     try {
@@ -146,6 +174,9 @@ export function readHost(v: Variable, text: string, problems: Problems): string 
   } else if (HOSTNAME.test(host)) {
     return host;
   }
-  fail(problems, v, `"${text}" is not an IPv4 address, IPv6 address or hostname (e.g. 0.0.0.0, 192.168.1.2, ::1)`);
-  return host;
+  return fail(
+    problems,
+    v,
+    `"${text}" is not an IPv4 address, IPv6 address or hostname (e.g. 0.0.0.0, 192.168.1.2, ::1)`,
+  );
 }

@@ -1,7 +1,9 @@
 /**
- * Every configuration variable, declared once: its kind, default, range and
- * help. Parsing, the sandbox's `--allow-env` list, start-up messages and the
- * test that README and `.env.example` mention each variable all read this table.
+ * Every configuration variable, declared once: its kind, default, range,
+ * help, and the field of the configuration it sets. Parsing (config.ts and
+ * routes.ts only walk this table), the sandbox's `--allow-env` list,
+ * start-up messages and the test that README and `.env.example` mention each
+ * variable all read it. A new setting is one row here and one field.
  *
  * @module
  */
@@ -47,16 +49,85 @@ export interface Variable {
   aliases?: Record<string, string>;
   /** What it does, for messages and documentation. */
   help: string;
+  /** The default in demo mode, when it differs (`BIND_HOST`: loopback only). */
+  demoDefault?: string;
+  /** For `list`: items are lower-cased (substrings matched case-insensitively). */
+  lowerCase?: boolean;
+  /** The configuration field a setting sets (`retired` ones set none). */
+  field?: SettingField;
+  /** For a route variable: its route and the route field it sets. */
+  route?: { name: "fast" | "smart"; field: "baseUrl" | "apiKey" | "model" };
+  /** For a route variable: the variable whose value it takes when unset (SMART_ from FAST_, FAST_ from REAL_). */
+  fallsBackTo?: string;
+  /** For a route variable: required unless in demo mode; the message says what to set. */
+  required?: string;
 }
+
+/** The configuration fields that settings set. */
+export type SettingField =
+  | "port"
+  | "bindHost"
+  | "timeoutMs"
+  | "idleTimeoutMs"
+  | "breakerFailures"
+  | "breakerCooldownMs"
+  | "shutdownGraceMs"
+  | "maxBodyBytes"
+  | "proxyApiKeys"
+  | "log"
+  | "anthropicFastModels"
+  | "anthropicMaxTokens"
+  | "retries";
 
 /** The variables of one route; SMART_* values fall back to FAST_* ones, FAST_* to the old REAL_* names. */
 export const ROUTE_VARIABLES: readonly Variable[] = [
-  { name: "FAST_BASE_URL", kind: "url", help: "backend base URL of the fast (default) route" },
-  { name: "FAST_API_KEY", kind: "key", default: "", help: "real key for the fast route's backend" },
-  { name: "FAST_MODEL_NAME", kind: "model", help: "the model forced on fast requests" },
-  { name: "SMART_BASE_URL", kind: "url", help: "backend base URL of the smart route (default: FAST_BASE_URL)" },
-  { name: "SMART_API_KEY", kind: "key", help: "real key for the smart route's backend (default: FAST_API_KEY)" },
-  { name: "SMART_MODEL_NAME", kind: "model", help: "the model forced on smart requests (default: FAST_MODEL_NAME)" },
+  {
+    name: "FAST_BASE_URL",
+    kind: "url",
+    route: { name: "fast", field: "baseUrl" },
+    fallsBackTo: "REAL_BASE_URL",
+    required:
+      "is required: set it to your backend's OpenAI-compatible base URL, e.g. https://api.fireworks.ai/inference/v1 (the old name REAL_BASE_URL works too)",
+    help: "backend base URL of the fast (default) route",
+  },
+  {
+    name: "FAST_API_KEY",
+    kind: "key",
+    default: "",
+    route: { name: "fast", field: "apiKey" },
+    fallsBackTo: "REAL_API_KEY",
+    help: "real key for the fast route's backend",
+  },
+  {
+    name: "FAST_MODEL_NAME",
+    kind: "model",
+    route: { name: "fast", field: "model" },
+    fallsBackTo: "REAL_MODEL_NAME",
+    required:
+      "is required: set it to the model every request is forced onto, e.g. accounts/fireworks/models/deepseek-v4-pro (the old name REAL_MODEL_NAME works too)",
+    help: "the model forced on fast requests",
+  },
+  {
+    name: "SMART_BASE_URL",
+    kind: "url",
+    route: { name: "smart", field: "baseUrl" },
+    fallsBackTo: "FAST_BASE_URL",
+    help: "backend base URL of the smart route (default: FAST_BASE_URL)",
+  },
+  {
+    name: "SMART_API_KEY",
+    kind: "key",
+    route: { name: "smart", field: "apiKey" },
+    fallsBackTo: "FAST_API_KEY",
+    help: "real key for the smart route's backend (default: FAST_API_KEY)",
+  },
+  {
+    name: "SMART_MODEL_NAME",
+    kind: "model",
+    route: { name: "smart", field: "model" },
+    fallsBackTo: "FAST_MODEL_NAME",
+    help: "the model forced on smart requests (default: FAST_MODEL_NAME)",
+  },
   { name: "REAL_BASE_URL", kind: "url", help: "old name of FAST_BASE_URL" },
   { name: "REAL_API_KEY", kind: "key", help: "old name of FAST_API_KEY" },
   { name: "REAL_MODEL_NAME", kind: "model", help: "old name of FAST_MODEL_NAME" },
@@ -64,30 +135,88 @@ export const ROUTE_VARIABLES: readonly Variable[] = [
 
 /** The proxy's own settings. */
 export const SETTING_VARIABLES: readonly Variable[] = [
-  { name: "PROXY_PORT", kind: "integer", default: "8086", min: 0, max: 65535, help: "listen port (0 = any free port)" },
-  { name: "BIND_HOST", kind: "host", default: "0.0.0.0", help: "listen address (demo mode: 127.0.0.1)" },
-  { name: "PROXY_TIMEOUT", kind: "seconds", default: "120", help: "wait for a backend's first answer (0 = none)" },
+  {
+    name: "PROXY_PORT",
+    kind: "integer",
+    field: "port",
+    default: "8086",
+    min: 0,
+    max: 65535,
+    help: "listen port (0 = any free port)",
+  },
+  {
+    name: "BIND_HOST",
+    kind: "host",
+    field: "bindHost",
+    default: "0.0.0.0",
+    demoDefault: "127.0.0.1",
+    help: "listen address (demo mode: 127.0.0.1)",
+  },
+  {
+    name: "PROXY_TIMEOUT",
+    kind: "seconds",
+    field: "timeoutMs",
+    default: "120",
+    help: "wait for a backend's first answer (0 = none)",
+  },
   {
     name: "PROXY_IDLE_TIMEOUT",
     kind: "seconds",
+    field: "idleTimeoutMs",
     default: "60",
     help: "silence inside a stream before it is ended (0 = off)",
   },
   {
+    name: "PROXY_RETRIES",
+    kind: "integer",
+    field: "retries",
+    default: "1",
+    min: 0,
+    max: 3,
+    help:
+      "retries on the same route after a transient failure (a 5xx, a reset, a 429 asking for at most 5 s) before falling back (0 = off)",
+  },
+  {
     name: "PROXY_BREAKER_FAILURES",
     kind: "integer",
+    field: "breakerFailures",
     default: "3",
     min: 0,
     max: 1_000_000,
     help: "failures in a row that cool a route (0 = breaker off)",
   },
-  { name: "PROXY_BREAKER_COOLDOWN", kind: "seconds", default: "30", help: "seconds a cooling route is skipped" },
-  { name: "PROXY_SHUTDOWN_GRACE", kind: "seconds", default: "30", help: "seconds shutdown waits for open requests" },
-  { name: "PROXY_MAX_BODY_MB", kind: "megabytes", default: "32", help: "largest request body" },
-  { name: "PROXY_API_KEYS", kind: "list", default: "", help: "keys clients must send; empty = no inbound auth" },
+  {
+    name: "PROXY_BREAKER_COOLDOWN",
+    kind: "seconds",
+    field: "breakerCooldownMs",
+    default: "30",
+    help: "seconds a cooling route is skipped",
+  },
+  {
+    name: "PROXY_SHUTDOWN_GRACE",
+    kind: "seconds",
+    field: "shutdownGraceMs",
+    default: "30",
+    help: "seconds shutdown waits for open requests",
+  },
+  {
+    name: "PROXY_MAX_BODY_MB",
+    kind: "megabytes",
+    field: "maxBodyBytes",
+    default: "32",
+    help: "largest request body",
+  },
+  {
+    name: "PROXY_API_KEYS",
+    kind: "list",
+    field: "proxyApiKeys",
+    default: "",
+    help: "keys clients must send; empty = no inbound auth",
+  },
   {
     name: "PROXY_LOG",
     kind: "choice",
+    field: "log",
     default: "on",
     choices: { on: "one readable line per request", off: "no request log", json: "one JSON object per request" },
     aliases: { "1": "on", true: "on", yes: "on", "0": "off", false: "off", no: "off" },
@@ -96,12 +225,15 @@ export const SETTING_VARIABLES: readonly Variable[] = [
   {
     name: "ANTHROPIC_FAST_MODELS",
     kind: "list",
+    field: "anthropicFastModels",
     default: "haiku",
+    lowerCase: true,
     help: "on /v1/messages, Claude model names containing one of these go to fast; the rest to smart",
   },
   {
     name: "ANTHROPIC_MAX_TOKENS",
     kind: "integer",
+    field: "anthropicMaxTokens",
     default: "0",
     min: 0,
     max: 10_000_000,

@@ -1,9 +1,13 @@
 /**
- * Errors the proxy itself produces, and the one place they become HTTP
- * responses in OpenAI's error shape.
+ * The one failure type a request can end with: modelpin's own errors, and a
+ * backend's error answer passed on. Each front door renders it in its API's
+ * shape, in one place (its dialect's `renderError`); this module knows only
+ * OpenAI's error JSON, which is also what backends speak.
  *
  * @module
  */
+
+import { parseJson } from "../json_depth.ts";
 
 /** The `type` field of an OpenAI-shaped error. */
 export type ErrorType =
@@ -15,6 +19,16 @@ export type ErrorType =
   | "timeout_error"
   | "server_error";
 
+/** A backend's error answer as it came: status, headers (already cleaned for the client) and body. */
+export interface BackendError {
+  /** The backend's status. */
+  status: number;
+  /** Its headers, as the client may get them. */
+  headers: Headers;
+  /** Its body, read whole. */
+  body: Uint8Array<ArrayBuffer>;
+}
+
 /** An error that the proxy answers with; it carries everything the response needs. */
 export class ProxyError extends Error {
   /** HTTP status sent to the client. */
@@ -25,6 +39,11 @@ export class ProxyError extends Error {
   readonly code: string;
   /** Extra response headers, such as `Allow` or `Retry-After`. */
   readonly headers: Record<string, string>;
+  /**
+   * The backend's own error answer, when this error is one: a door that speaks
+   * the backend's API passes it on as it came (masked); others re-shape it.
+   */
+  readonly backend: BackendError | undefined;
 
   /** Builds an error with its status, type, code and client-safe message. */
   constructor(
@@ -33,6 +52,7 @@ export class ProxyError extends Error {
     code: string,
     message: string,
     headers: Record<string, string> = {},
+    backend?: BackendError,
   ) {
     super(message);
     this.name = "ProxyError";
@@ -40,6 +60,26 @@ export class ProxyError extends Error {
     this.type = type;
     this.code = code;
     this.headers = headers;
+    this.backend = backend;
+  }
+
+  /**
+   * The error as a client may see it: its message masked by `cut` (which
+   * masks configured keys, then shortens), everything else as it is.
+   */
+  shown(cut: (message: string) => string): ProxyError {
+    return new ProxyError(this.status, this.type, this.code, cut(this.message), this.headers, this.backend);
+  }
+
+  /** A backend's error answer (a 4xx, or the 5xx/429 of a route that could not be avoided), passed on. */
+  static fromBackend(answer: BackendError): ProxyError {
+    const message = errorMessageOf(answer.body) || `the backend answered HTTP ${answer.status}`;
+    const type: ErrorType = answer.status === 429
+      ? "rate_limit_error"
+      : answer.status >= 500
+      ? "upstream_error"
+      : "invalid_request_error";
+    return new ProxyError(answer.status, type, "upstream_error", message, {}, answer);
   }
 
   /** The client disconnected (499, nginx's code): nothing more is attempted for it. */
@@ -132,24 +172,44 @@ export function errorBody(message: string, type: string, code: string): string {
   return JSON.stringify({ error: { message, type, code, param: null } });
 }
 
-/**
- * Turns anything thrown while handling a request into a response. A
- * {@linkcode ProxyError} keeps its status; anything else is a 500 whose
- * message does not echo internals (they could hold configuration).
- */
-export function errorResponse(err: unknown): Response {
-  const e = err instanceof ProxyError
+/** Anything thrown while handling a request, as a {@linkcode ProxyError}: the unexpected ones are a 500 that echoes nothing. */
+export function asProxyError(err: unknown): ProxyError {
+  return err instanceof ProxyError
     ? err
     : new ProxyError(500, "server_error", "internal_error", "modelpin hit an internal error; see its log");
-  return new Response(errorBody(e.message, e.type, e.code), {
-    status: e.status,
-    headers: { "content-type": "application/json", ...e.headers },
-  });
 }
 
-/** The SSE event that ends a stream the backend broke off, so clients can tell. */
-export function sseErrorEvent(message: string, code: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(
-    `data: ${errorBody(message, "upstream_error", code)}\n\n`,
-  );
+/**
+ * The message of a parsed error value: a string, or an object's `message`
+ * (one level of `error` nesting followed). `undefined` when there is none.
+ */
+export function messageOf(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value !== "object" || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.message === "string") return v.message;
+  if (typeof v.error === "string") return v.error;
+  if (typeof v.error === "object" && v.error !== null) {
+    const inner = (v.error as Record<string, unknown>).message;
+    if (typeof inner === "string") return inner;
+  }
+  return undefined;
+}
+
+/**
+ * The message inside an error body: OpenAI's shape (`{"error": {"message"}}`),
+ * Anthropic's (`{"type": "error", "error": {...}}`), `{"message"}`, or the
+ * text itself. "" for an empty body. It is not cut here: a message is masked
+ * before it is cut (see `ProxyError.shown`), so no key's prefix survives.
+ */
+export function errorMessageOf(body: Uint8Array | string): string {
+  const text = typeof body === "string" ? body : new TextDecoder().decode(body);
+  const trimmed = text.trim();
+  if (trimmed.startsWith("{")) {
+    try {
+      const message = messageOf(parseJson(trimmed));
+      if (message !== undefined) return message;
+    } catch { /* not JSON: the text itself */ }
+  }
+  return trimmed;
 }

@@ -17,7 +17,7 @@ import {
 } from "../config/config.ts";
 import { type LaunchOptions, loadLaunchConfig } from "../config/launch_options.ts";
 import { authHeaders, connectProblem, errorSnippet, listedModels, probe } from "./doctor_probe.ts";
-import { maskableKeys, maskKeys } from "../security/secrets.ts";
+import { KeyMasker } from "../security/key_masker.ts";
 import { stitchUrl, upstreamTarget } from "../upstream/upstream_url.ts";
 
 /** A check's verdict. */
@@ -174,7 +174,7 @@ async function checkLive(route: RouteConfig, timeoutMs: number, mask: (s: string
 }
 
 /** Formats one check as its printed line. */
-export function formatCheck(line: CheckLine): string {
+function formatCheck(line: CheckLine): string {
   return `${line.verdict.padEnd(4)}  ${line.subject.padEnd(10)}  ${line.text}`;
 }
 
@@ -192,8 +192,8 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     options.stderr(`modelpin: ${err.message}\nSee README.md#configuration. Nothing was checked.\n`);
     return DOCTOR_EXIT.invalidConfig;
   }
-  const keys = maskableKeys([config.fast.apiKey, config.smart.apiKey, ...config.proxyApiKeys]);
-  const mask = (s: string) => maskKeys(s, keys);
+  const masker = new KeyMasker([config.fast.apiKey, config.smart.apiKey, ...config.proxyApiKeys]);
+  const mask = (s: string) => masker.text(s);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const print = (l: CheckLine) => options.stdout(formatCheck(l) + "\n");
   print({ verdict: "OK", subject: "config", text: "configuration is valid" });

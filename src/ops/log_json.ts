@@ -7,12 +7,11 @@
  */
 
 import { describeEntry } from "./recent.ts";
-import type { LogEntry } from "./request_log.ts";
+import { escapeControls, type LogEntry } from "./request_log.ts";
 
 /** Formats an entry as one JSON line (no trailing newline): the same record the status page lists. */
 export function formatLogJson(e: LogEntry, now: Date = new Date()): string {
-  // JSON.stringify escapes quotes and control characters, so a client string cannot forge a line; the
-  // Unicode line separators are escaped too, for viewers that break lines on them.
-  return JSON.stringify(describeEntry(e, now.getTime()))
-    .replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  // JSON.stringify escapes quotes and C0 controls, so a client string cannot forge a line; C1 controls
+  // and the Unicode line separators are escaped too, for terminals and viewers that act on them.
+  return escapeControls(JSON.stringify(describeEntry(e, now.getTime())));
 }

@@ -29,7 +29,7 @@ function escapeHelp(text: string): string {
 }
 
 /** Prometheus' spelling of a sample value. */
-export function formatValue(n: number): string {
+function formatValue(n: number): string {
   if (Number.isNaN(n)) return "NaN";
   if (n === Infinity) return "+Inf";
   if (n === -Infinity) return "-Inf";

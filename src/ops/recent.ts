@@ -35,23 +35,16 @@ export interface RecentRequest {
 }
 
 /** How many requests the status page shows. */
-export const RECENT_SIZE = 20;
-
-/** Client-chosen strings are cut to this length for display. */
-const MAX_TEXT = 200;
-
-function text(value: unknown): string | null {
-  if (typeof value !== "string") return null;
-  return value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) + "…" : value;
-}
+const RECENT_SIZE = 20;
 
 /** Converts a finished log entry into its display form (`mask` hides configured keys). */
 export function describeEntry(e: LogEntry, at: number, mask: (s: string) => string = (s) => s): RecentRequest {
-  const requested = text(e.requested);
+  // The record keeps the requested model masked and cut already (see boundedRequested).
+  const requested = typeof e.requested === "string" ? e.requested : null;
   return {
     time: new Date(at).toISOString(),
     method: e.method,
-    path: mask(text(e.path) ?? ""),
+    path: mask(e.path), // kept masked and cut already by the handler
     requested_model: requested === null ? null : mask(requested),
     route: e.route ?? null,
     model: e.model && e.model !== "-" ? e.model : null,

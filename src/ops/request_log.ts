@@ -5,14 +5,32 @@
  * @module
  */
 
+/**
+ * The requested model as a record keeps it: a string masked and cut to 200
+ * characters, or the type of what was sent instead. A record outlives its
+ * request (the status page lists it), so it never holds what the client sent
+ * at full size.
+ */
+export type Requested = string | null | undefined | { type: string };
+
+/** The longest requested model a record keeps. */
+export const MAX_REQUESTED = 200;
+
+/** `value` as a record keeps it (see {@linkcode Requested}). */
+export function boundedRequested(value: unknown, masker: { cut(text: string, max: number): string }): Requested {
+  if (typeof value === "string") return masker.cut(value, MAX_REQUESTED);
+  if (value === null || value === undefined) return value;
+  return { type: Array.isArray(value) ? "array" : typeof value };
+}
+
 /** The facts of one request that its log line reports. */
 export interface LogEntry {
   /** HTTP method. */
   method: string;
   /** Request path, without the query (which may carry secrets). */
   path: string;
-  /** The model the client asked for, if any. */
-  requested?: unknown;
+  /** The model the client asked for, if any (bounded). */
+  requested?: Requested;
   /** The route that served it (after any fallback), and the model forced there. */
   route?: string;
   /** The forced model. */
@@ -25,24 +43,37 @@ export interface LogEntry {
   stream: boolean;
   /** Why the other route served the request, if it did. */
   fallback?: string;
-  /** How a stream ended. */
+  /** How a relayed body ended (or `client_gone` when the client left before it began). */
   end?: string;
-  /** True once a stream relay owns the entry: it writes the line when the stream ends. */
-  relayed?: boolean;
 }
 
-function clean(value: unknown): string {
+function clean(value: Requested): string {
   if (typeof value !== "string") {
     if (value === undefined) return "-";
     if (value === null) return "null";
-    return `<${Array.isArray(value) ? "array" : typeof value}>`;
+    return `<${value.type}>`;
   }
   // A client-chosen string must not forge log lines or flood them.
   const s = value.length > 80 ? `${value.slice(0, 80)}…` : value;
-  // deno-lint-ignore no-control-regex -- control characters are exactly what must be escaped
-  if (!/[\s"\\\x00-\x1f\x7f\u2028\u2029]/.test(s) && s !== "") return s;
-  // JSON.stringify leaves DEL and the Unicode line separators raw; log viewers may break lines on them.
-  return JSON.stringify(s).replace(/[\x7f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  if (!NEEDS_QUOTING.test(s) && s !== "") return s;
+  return escapeControls(JSON.stringify(s));
+}
+
+/**
+ * What a log viewer or terminal could read as a line break or a control
+ * sequence: C0 controls, DEL, the C1 controls U+0080-U+009F (NEL breaks
+ * lines, CSI and OSC start terminal sequences) and the Unicode line separators.
+ */
+const CONTROLS = /[\x7f-\x9f\u2028\u2029]/g;
+// deno-lint-ignore no-control-regex -- control characters are exactly what must be escaped
+const NEEDS_QUOTING = /[\s"\\\x00-\x1f\x7f-\x9f\u2028\u2029]/;
+
+/**
+ * `json` (a JSON.stringify result, which escapes C0 controls itself) with DEL,
+ * C1 controls and the line separators escaped too: the same text, read back.
+ */
+export function escapeControls(json: string): string {
+  return json.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Formats an entry as one line. */

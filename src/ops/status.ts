@@ -8,7 +8,8 @@
 
 import { VERSION } from "../version.ts";
 import type { RecentRequest } from "./recent.ts";
-import type { LastError, Telemetry } from "./telemetry.ts";
+import type { LastError } from "./route_stats.ts";
+import type { Telemetry } from "./telemetry.ts";
 
 /** A breaker as the page shows it. */
 export interface BreakerView {

@@ -12,7 +12,7 @@
 export const STATUS_JSON_PATH = "/status.json";
 
 /** How often the page polls, in ms. */
-export const POLL_MS = 2000;
+const POLL_MS = 2000;
 
 /**
  * The Content-Security-Policy sent with the page: its own inline script and

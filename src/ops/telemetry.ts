@@ -10,10 +10,12 @@ import { VERSION } from "../version.ts";
 import type { LogEntry } from "./request_log.ts";
 import { Counter, CounterChild, Gauge, Histogram, HistogramChild, Registry } from "./metrics.ts";
 import { RecentRequests } from "./recent.ts";
-import type { Usage } from "./usage.ts";
-import { type FallbackReason, metricReason } from "./failure_reason.ts";
+import { RouteStats } from "./route_stats.ts";
+import type { Usage } from "../stream/usage.ts";
+import type { FailureLabel } from "../upstream/failure.ts";
 
-export { describeFailure, type FailureReason, type FallbackReason, metricReason } from "./failure_reason.ts";
+/** Why a request was served by the other route, as the metrics label it. */
+export type FallbackLabel = FailureLabel | "cooling";
 
 /** What the instruments need to know about a route. */
 export interface RouteInfo {
@@ -25,50 +27,6 @@ export interface RouteInfo {
   model: string;
   /** Whether the route is cooling now (read at scrape time). */
   cooling: () => boolean;
-}
-
-/** The last failed attempt of a route, for the status page. */
-export interface LastError {
-  /** When, as an ISO date. */
-  time: string;
-  /** The metric reason. */
-  reason: FallbackReason;
-  /** What happened, already masked by the caller. */
-  message: string;
-}
-
-const FIRST_BYTE_SAMPLES = 128;
-
-/** Per-route figures the status page shows. */
-export class RouteStats {
-  /** Requests this route answered. */
-  requests = 0;
-  /** Failed attempts on this route. */
-  failures = 0;
-  /** Requests that left this route for the other one. */
-  fallbacks = 0;
-  /** Tokens in (prompt) and out (completion). */
-  tokensIn = 0;
-  /** Tokens out. */
-  tokensOut = 0;
-  /** The last failure, if any. */
-  lastError: LastError | undefined;
-  readonly #firstByte = new Float64Array(FIRST_BYTE_SAMPLES);
-  #samples = 0;
-
-  /** Records a first-byte time in seconds (the last 128 are kept). */
-  firstByte(seconds: number): void {
-    this.#firstByte[this.#samples++ % FIRST_BYTE_SAMPLES] = seconds;
-  }
-
-  /** The median first-byte time in ms over the kept samples, or null without any. */
-  firstByteP50Ms(): number | null {
-    const n = Math.min(this.#samples, FIRST_BYTE_SAMPLES);
-    if (n === 0) return null;
-    const sorted = this.#firstByte.slice(0, n).sort();
-    const mid = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    return Math.round(mid * 10_000) / 10;
-  }
 }
 
 interface RouteInstruments {
@@ -104,6 +62,7 @@ export class Telemetry {
   readonly #requests: Counter;
   readonly #fallbacks: Counter;
   readonly #failures: Counter;
+  readonly #retries: Counter;
   readonly #now: () => number;
 
   /** Defines every metric family and pre-creates the children the hot path uses. */
@@ -122,6 +81,12 @@ export class Telemetry {
     );
     this.#failures = r.register(
       new Counter("modelpin_upstream_failures_total", "Failed upstream attempts, saved by a fallback or not.", [
+        "route",
+        "reason",
+      ]),
+    );
+    this.#retries = r.register(
+      new Counter("modelpin_retries_total", "Retries on the same route after a transient failure.", [
         "route",
         "reason",
       ]),
@@ -204,18 +169,24 @@ export class Telemetry {
     this.recent.add(entry, this.#now());
   }
 
-  /** An attempt on `route` failed (`reason` as the handler names it; `message` already masked). */
-  attemptFailed(route: string, reason: string, message: string): void {
+  /** An attempt on `route` failed, for `label`'s reason (`message` already masked). */
+  attemptFailed(route: string, label: FailureLabel, message: string): void {
     const r = this.#route(route);
-    const label = metricReason(reason);
     this.#failures.labels(r.info.name, label).inc();
     r.stats.failures++;
     r.stats.lastError = { time: new Date(this.#now()).toISOString(), reason: label, message };
   }
 
+  /** A transient failure on `route` is retried on the same route. */
+  retry(route: string, label: FailureLabel): void {
+    const r = this.#route(route);
+    this.#retries.labels(r.info.name, label).inc();
+    r.stats.retries++;
+  }
+
   /** The request was served by `to` instead of `from`. */
-  fallback(from: string, to: string, reason: string): void {
-    this.#fallbacks.labels(from, to, metricReason(reason)).inc();
+  fallback(from: string, to: string, label: FallbackLabel): void {
+    this.#fallbacks.labels(from, to, label).inc();
     this.#route(from).stats.fallbacks++;
   }
 

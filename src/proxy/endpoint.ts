@@ -5,7 +5,20 @@
  * @module
  */
 
+import type { StreamEnd } from "../stream/relay.ts";
+import type { Dialect } from "./dialect.ts";
 import type { ProxyState, RequestContext } from "./state.ts";
+
+/** A response whose body is relayed: `ended` resolves once, with how the body ended. */
+export interface Relayed {
+  /** The client's response. */
+  response: Response;
+  /** How its body ended (a stream's end goes into the log). */
+  ended: Promise<StreamEnd>;
+}
+
+/** What an endpoint answers with: a plain response, or a relayed one. */
+export type Reply = Response | Relayed;
 
 /** One endpoint. */
 export interface Endpoint {
@@ -15,8 +28,10 @@ export interface Endpoint {
   methods: readonly string[];
   /** Whether a proxy key is required (when PROXY_API_KEYS is set). */
   auth: boolean;
+  /** Whether its requests count in the metrics and the status page (the operations endpoints do not). */
+  counted: boolean;
+  /** The API its clients speak: its errors are rendered in that API's shape. */
+  dialect: Dialect;
   /** Answers the request; errors are thrown as ProxyError. */
-  handle: (state: ProxyState, ctx: RequestContext) => Response | Promise<Response>;
-  /** Re-shapes an error answer for this API's clients (Anthropic's error shape); OpenAI's by default. */
-  shapeError?: (res: Response) => Promise<Response>;
+  handle: (state: ProxyState, ctx: RequestContext) => Reply | Promise<Reply>;
 }

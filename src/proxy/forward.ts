@@ -1,83 +1,76 @@
 /**
- * The forward pipeline, whatever API a request came in by: plan the routes,
- * try the first, fall back once on a route failure, and answer with the
- * success or the first failure. Each step is a named function.
+ * The forward pipeline, whatever API a request came in by, read top to
+ * bottom: plan the routes; for each route, make the attempt, let the judge's
+ * verdict tell the breaker and the instruments, and either answer or fall
+ * back; when every route failed, the first failure is the client's error.
  *
  * @module
  */
 
 import type { RouteConfig, RouteName } from "../config/config.ts";
-import { describeFailure } from "../ops/telemetry.ts";
-import { maskKeys } from "../security/secrets.ts";
-import { type Attempt, attemptUpstream } from "../upstream/attempt.ts";
+import { ProxyError } from "../errors/errors.ts";
+import { describeFailure } from "../ops/failure_text.ts";
+import type { Judged } from "../upstream/answer.ts";
+import { attemptUpstream } from "../upstream/attempt.ts";
+import { type Failure, type FailureLabel, failureLabel, failureReason, isRouteFailure } from "../upstream/failure.ts";
 import { setUpstreamKey } from "../upstream/headers.ts";
 import { checkedUpstreamUrl } from "../upstream/upstream_url.ts";
-import { ProxyError } from "../errors/errors.ts";
-import { routeFailure } from "./fallback.ts";
-import { fallbackTo, type RoutePlan, startPlan } from "./fallback_plan.ts";
-import { retryAfterMs } from "./retry_after.ts";
-import { otherRoute } from "./route_choice.ts";
-import { type AnswerShape, failureResponse, respond } from "./respond.ts";
+import type { RouteRequest } from "./dialect.ts";
+import type { Reply } from "./endpoint.ts";
+import { failureError } from "./failure_error.ts";
+import { respond } from "./respond.ts";
+import { fallbackTo, otherRoute, type RoutePlan, startPlan } from "./routing.ts";
 import type { ProxyState, RequestContext, Route } from "./state.ts";
 
 /** A request ready to go upstream, as a front door prepared it. */
 export interface UpstreamPlan {
   /** The route its model name picks. */
   primary: RouteName;
-  /** The client-style `/v1/...` path to stitch onto the route's base URL. */
-  path: string;
-  /** The raw query (with `?`, or ""). */
-  search: string;
   /** The HTTP method. */
   method: string;
+  /** The raw query (with `?`, or ""). */
+  search: string;
   /** Hygienic headers; the route's key is set per attempt. */
   headers: Headers;
-  /** The body for a route (its model forced). */
-  body: (route: RouteConfig) => BodyInit | null;
+  /** What goes to a route (its model forced), and how its answer comes back. */
+  route: (route: RouteConfig) => RouteRequest;
   /** True when the client asked for an SSE stream. */
   wantStream: boolean;
   /** True when the model was forced (the log names the route's model). */
   forced: boolean;
-  /** Whether a well-formed stream ends with `data: [DONE]`. */
-  expectDone: boolean;
-  /** How successful answers are shaped for the client. */
-  shape?: AnswerShape;
 }
 
-/** Sends `plan` upstream with fallback and returns the client's response. */
-export async function forward(state: ProxyState, ctx: RequestContext, plan: UpstreamPlan): Promise<Response> {
+/** Sends `plan` upstream with fallback and returns the client's response; a failure is thrown as a ProxyError. */
+export async function forward(state: ProxyState, ctx: RequestContext, plan: UpstreamPlan): Promise<Reply> {
   const routes = planRoutes(state, plan.primary);
-  let reason = routes.skipped;
-  let first: { attempt: Attempt; route: Route } | undefined;
+  // Why the route that answers is not the primary: its log reason and its metric label.
+  let why: { reason: string; label: FailureLabel | "cooling" } | undefined = routes.skipped
+    ? { reason: routes.skipped, label: "cooling" }
+    : undefined;
+  let first: { failure: Failure; route: Route } | undefined;
   let name: RouteName | undefined = routes.first;
   for (let attempts = 1; name !== undefined; attempts++) {
     const route = state.routes[name];
-    const attemptStarted = performance.now();
-    const attempt = await attemptOn(state, ctx, plan, route);
-    const failure = routeFailure(attempt.outcome);
-    // With a single route (no fallback) there is nothing to route around, so no breaker state.
-    if (state.config.fallback) recordVerdict(route, attempt, failure);
-    noteAttempt(state, ctx, plan, route, attempt, failure, attemptStarted);
-    if (attempt.outcome.kind === "client_gone") {
-      ctx.entry.fallback = reason;
-      ctx.entry.end = "client_gone";
+    const { request, judged } = await tryRoute(state, ctx, plan, route);
+    if (judged.answer) {
+      ctx.record.fallback = why?.reason;
+      if (why) state.telemetry.fallback(otherRoute(name), name, why.label);
+      return respond(state, route, request, judged.answer);
+    }
+    const failure = judged.failure;
+    if (failure.kind === "client_gone") {
+      ctx.record.fallback = why?.reason;
       throw ProxyError.clientGone();
     }
-    if (state.stopped && attempt.outcome.kind !== "response") throw ProxyError.shuttingDown();
-    if (failure === undefined && attempt.kind !== "failed") {
-      ctx.entry.fallback = reason;
-      if (reason) state.telemetry.fallback(otherRoute(name), name, reason);
-      return respond(state, ctx, attempt, route, plan.shape, plan.expectDone);
-    }
-    // A failed attempt holds no open upstream body (see Attempt), so nothing needs releasing.
-    first ??= { attempt, route };
-    name = nextRoute(state, routes, attempt, attempts);
-    if (name !== undefined) reason = failure;
+    if (state.stopped) throw ProxyError.shuttingDown();
+    first ??= { failure, route };
+    name = nextRoute(state, routes, failure, attempts);
+    if (name !== undefined) why = { reason: failureReason(failure), label: failureLabel(failure) };
   }
-  ctx.entry.route = first!.route.config.name;
-  ctx.entry.model = plan.forced ? first!.route.config.model : "-";
-  ctx.entry.fallback = reason ? `${reason}_failed_too` : undefined;
-  return failureResponse(state, first!.attempt, first!.route);
+  ctx.record.route = first!.route.config.name;
+  ctx.record.model = plan.forced ? first!.route.config.model : "-";
+  ctx.record.fallback = why ? `${why.reason}_failed_too` : undefined;
+  throw failureError(state, first!.route, first!.failure);
 }
 
 /** Which routes to try: the breakers are asked here, the decision is the pure `startPlan`. */
@@ -91,30 +84,106 @@ function planRoutes(state: ProxyState, primary: RouteName): RoutePlan {
 }
 
 /** The route to fall back to after a failed attempt, if the plan has one and its breaker admits it. */
-function nextRoute(state: ProxyState, plan: RoutePlan, attempt: Attempt, attempts: number): RouteName | undefined {
-  const next = fallbackTo(plan, attempt.outcome, attempts);
+function nextRoute(state: ProxyState, plan: RoutePlan, failure: Failure, attempts: number): RouteName | undefined {
+  const next = fallbackTo(plan, failure, attempts);
   if (next === undefined || state.routes[next].breaker.admit() === "cooling") return undefined;
   return next;
 }
 
+/** The longest Retry-After a 429 may ask for and still be retried on the same route (after waiting it). */
+const MAX_RETRY_WAIT_MS = 5000;
+
+/**
+ * An attempt on `route`, and up to PROXY_RETRIES more on the same route after
+ * a transient failure, so a blip does not change the model the user chose:
+ * a 5xx or a reset while the route's breaker stays closed, or a 429 asking
+ * for at most {@linkcode MAX_RETRY_WAIT_MS} (waited first). Never a timeout.
+ * The retries share the first try's PROXY_TIMEOUT budget.
+ */
+async function tryRoute(
+  state: ProxyState,
+  ctx: RequestContext,
+  plan: UpstreamPlan,
+  route: Route,
+): Promise<{ request: RouteRequest; judged: Judged }> {
+  const started = performance.now();
+  const budget = state.config.timeoutMs > 0 ? started + state.config.timeoutMs : undefined;
+  for (let retries = 0;; retries++) {
+    const request = plan.route(route.config);
+    const attemptStarted = performance.now();
+    const judged = await attemptOn(state, ctx, plan, route, request, retries > 0 ? budget : undefined);
+    tellBreaker(state, route, judged);
+    noteAttempt(state, ctx, plan, route, judged, attemptStarted);
+    const failure = judged.failure;
+    if (failure === undefined || retries >= state.config.retries || state.stopped) return { request, judged };
+    const wait = retryWait(route, failure);
+    if (wait === undefined || (budget !== undefined && performance.now() + wait >= budget)) return { request, judged };
+    state.telemetry.retry(route.config.name, failureLabel(failure));
+    if (!await pause(wait, ctx.req.signal)) return { request, judged: { failure: { kind: "client_gone" } } };
+  }
+}
+
+/** How long to wait before retrying `failure` on the same route, or `undefined` for no retry. */
+function retryWait(route: Route, failure: Failure): number | undefined {
+  switch (failure.kind) {
+    case "status":
+      if (failure.code === 429) {
+        const ms = failure.retryAfterMs;
+        return ms !== undefined && ms <= MAX_RETRY_WAIT_MS ? ms : undefined;
+      }
+      return route.breaker.snapshot().state === "closed" ? 0 : undefined;
+    case "connect":
+      return route.breaker.snapshot().state === "closed" ? 0 : undefined;
+    case "timeout":
+    case "bad_stream":
+    case "bad_response":
+    case "redirect":
+    case "client_gone":
+      return undefined;
+  }
+}
+
+/** Resolves true after `ms`, or false as soon as the client leaves. */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const gone = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", gone);
+      resolve(true);
+    }, ms);
+    signal.addEventListener("abort", gone, { once: true });
+  });
+}
+
 /** One attempt on `route`; an attempt that could not be made releases the route's probe slot. */
-async function attemptOn(state: ProxyState, ctx: RequestContext, plan: UpstreamPlan, route: Route): Promise<Attempt> {
+async function attemptOn(
+  state: ProxyState,
+  ctx: RequestContext,
+  plan: UpstreamPlan,
+  route: Route,
+  request: RouteRequest,
+  deadline: number | undefined,
+): Promise<Judged> {
   try {
     if (state.stopped) throw ProxyError.shuttingDown();
     setUpstreamKey(plan.headers, route.config.apiKey);
+    const url = route.target
+      ? checkedUpstreamUrl(route.target, request.path, plan.search)
+      : `http://demo${request.path}`;
     return await attemptUpstream(
       {
-        url: route.target ? checkedUpstreamUrl(route.target, plan.path, plan.search) : `http://demo${plan.path}`,
+        url,
         method: plan.method,
         headers: plan.headers,
-        body: plan.body(route.config),
-        wantStream: plan.wantStream,
+        body: request.body,
+        expect: { stream: plan.wantStream, whole: request.json !== undefined, grammar: request.grammar },
       },
-      {
-        fetch: route.transport,
-        clientSignal: ctx.req.signal,
-        inflight: state.inflight,
-      },
+      { fetch: route.transport, clientSignal: ctx.req.signal, inflight: state.inflight, deadline },
     );
   } catch (err) {
     route.breaker.release(); // no verdict: never leave the route's probe slot claimed
@@ -122,38 +191,33 @@ async function attemptOn(state: ProxyState, ctx: RequestContext, plan: UpstreamP
   }
 }
 
-/** Tells the route's breaker how an attempt went. */
-function recordVerdict(route: Route, attempt: Attempt, failure: string | undefined): void {
-  const outcome = attempt.outcome;
-  if (outcome.kind === "client_gone" || outcome.kind === "redirect") {
-    route.breaker.release(); // says nothing about the route's health
-  } else if (failure === undefined) {
-    route.breaker.success();
-  } else {
-    const is429 = outcome.kind === "response" && outcome.status === 429 && attempt.kind === "buffered";
-    route.breaker.failure(is429 ? retryAfterMs(attempt.response.headers) : undefined);
-  }
+/** Tells the route's breaker how the attempt went (with a single route there is no breaker state). */
+function tellBreaker(state: ProxyState, route: Route, judged: Judged): void {
+  if (!state.config.fallback) return;
+  const failure = judged.failure;
+  if (failure === undefined) route.breaker.success();
+  else if (!isRouteFailure(failure)) route.breaker.release(); // says nothing about the route's health
+  else route.breaker.failure(failure.kind === "status" && failure.code === 429 ? failure.retryAfterMs : undefined);
 }
 
-/** The log entry and the instruments learn where the request went and how the attempt went. */
+/** The log record and the instruments learn where the request went and how the attempt went. */
 function noteAttempt(
   state: ProxyState,
   ctx: RequestContext,
   plan: UpstreamPlan,
   route: Route,
-  attempt: Attempt,
-  failure: string | undefined,
-  attemptStarted: number,
+  judged: Judged,
+  started: number,
 ): void {
-  ctx.entry.route = route.config.name;
-  ctx.entry.model = plan.forced ? route.config.model : "-";
   const name = route.config.name;
-  if (attempt.outcome.kind === "response") {
-    // The time to first token: until the first SSE event, or the whole JSON answer (read whole).
-    state.telemetry.firstByte(name, (performance.now() - attemptStarted) / 1000);
+  ctx.record.route = name;
+  ctx.record.model = plan.forced ? route.config.model : "-";
+  const failure = judged.failure;
+  if (failure === undefined || failure.kind === "status") {
+    // The time to first token: until the first SSE event with content, or the whole JSON answer.
+    state.telemetry.firstByte(name, (performance.now() - started) / 1000);
   }
-  if (failure !== undefined) {
-    const said = describeFailure(failure, attempt, (text) => maskKeys(text, state.secrets));
-    state.telemetry.attemptFailed(name, failure, said);
+  if (failure !== undefined && isRouteFailure(failure)) {
+    state.telemetry.attemptFailed(name, failureLabel(failure), describeFailure(failure, state.masker));
   }
 }

@@ -1,24 +1,24 @@
 /**
- * The proxy's state, built once and passed to the functions that answer
- * requests: configuration, routes, open streams, keys to mask, attempts in
- * flight, the request log and the instruments. And the context of one request.
+ * What lives as long as the proxy: configuration, routes and their
+ * breakers, the open relays, the keys to mask, the attempts in flight, the
+ * instruments and the log. And the context of one request, with the record
+ * its log line is made of.
  *
  * @module
  */
 
 import type { Config, RouteConfig, RouteName } from "../config/config.ts";
-import { isOpsPath, opsEndpoints } from "../ops/endpoints.ts";
-import { buildStatus } from "../ops/status.ts";
 import { formatLogJson } from "../ops/log_json.ts";
+import { formatLogLine, type LogEntry } from "../ops/request_log.ts";
 import { Telemetry } from "../ops/telemetry.ts";
-import { clientKeyAccepted, maskableKeys, maskKeys, streamKeys } from "../security/secrets.ts";
-import { RelayRegistry } from "../stream/stream_relay.ts";
+import { KeyMasker } from "../security/key_masker.ts";
+import { clientKeyAccepted } from "../security/inbound_keys.ts";
+import { RelayRegistry } from "../stream/relay_registry.ts";
 import type { FetchLike } from "../upstream/attempt.ts";
 import { InflightAttempts } from "../upstream/inflight.ts";
 import type { Transports } from "../upstream/transport.ts";
 import { type UpstreamTarget, upstreamTarget } from "../upstream/upstream_url.ts";
 import { Breaker } from "./breaker.ts";
-import { formatLogLine, type LogEntry } from "../ops/request_log.ts";
 
 /** One route as the proxy uses it. */
 export interface Route {
@@ -34,18 +34,16 @@ export interface Route {
   host: string;
 }
 
-/** Everything the request functions share. */
+/** Everything that outlives a request. */
 export interface ProxyState {
   /** The validated configuration. */
   readonly config: Config;
   /** Both routes. */
   readonly routes: Record<RouteName, Route>;
-  /** Open streams (idle timeout and shutdown). */
+  /** Open relays (idle timeout and shutdown). */
   readonly relays: RelayRegistry;
-  /** Keys masked in what leaves the proxy, as text, longest first. */
-  readonly secrets: readonly string[];
-  /** The same keys as bytes, for masking streams. */
-  readonly streamKeys: readonly Uint8Array[];
+  /** The configured keys, masked in everything that leaves the proxy. */
+  readonly masker: KeyMasker;
   /** The attempts waiting on a first answer: their PROXY_TIMEOUT, and shutdown's abort of them. */
   readonly inflight: InflightAttempts;
   /** Set at the end of shutdown's grace: no new upstream attempt starts. */
@@ -54,11 +52,9 @@ export interface ProxyState {
   readonly log: ((line: string) => void) | undefined;
   /** Metrics, per-route figures and recent requests. */
   readonly telemetry: Telemetry;
-  /** Answers `/`, `/metrics` and `/status.json` (each checks the proxy key itself where it needs one). */
-  readonly ops: (req: Request, path: string) => Response | undefined;
 }
 
-/** One request on its way through: what every step reads and the log entry it fills in. */
+/** One request on its way through: what every step reads, and the record its log line is made of. */
 export interface RequestContext {
   /** The client's request. */
   readonly req: Request;
@@ -66,8 +62,8 @@ export interface RequestContext {
   readonly path: string;
   /** Its raw query, with `?`, or "". */
   readonly search: string;
-  /** The facts its log line reports. */
-  readonly entry: LogEntry;
+  /** The facts its log line reports: filled in by the front door and `forward`, completed by the handler. */
+  readonly record: LogEntry;
   /** `performance.now()` when it arrived. */
   readonly started: number;
 }
@@ -87,7 +83,6 @@ export function buildState(
   });
   const routes: Record<RouteName, Route> = { fast: route(config.fast), smart: route(config.smart) };
   const relays = new RelayRegistry(config.idleTimeoutMs);
-  const secrets = maskableKeys([config.fast.apiKey, config.smart.apiKey, ...config.proxyApiKeys]);
   const telemetry = new Telemetry({
     routes: [routes.fast, routes.smart].map((r) => ({
       name: r.config.name,
@@ -98,31 +93,15 @@ export function buildState(
     })),
     openStreams: () => relays.size,
   });
-  const ops = opsEndpoints({
-    telemetry,
-    authorized: (req) => authorized(config, req),
-    status: () =>
-      buildStatus({
-        telemetry,
-        breaker: (name) => routes[name as RouteName].breaker.snapshot(),
-        openStreams: () => relays.size,
-        auth: config.proxyApiKeys.length > 0,
-        demo: config.demo,
-        fallback: config.fallback,
-        mask: (text) => maskKeys(text, secrets),
-      }),
-  });
   return {
     config,
     routes,
     relays,
-    secrets,
-    streamKeys: streamKeys(secrets),
+    masker: new KeyMasker([config.fast.apiKey, config.smart.apiKey, ...config.proxyApiKeys]),
     inflight: new InflightAttempts(config.timeoutMs),
     stopped: false,
-    log: config.log ? log : undefined,
+    log: config.log === "off" ? undefined : log,
     telemetry,
-    ops,
   };
 }
 
@@ -131,12 +110,12 @@ export function authorized(config: Config, req: Request): boolean {
   return config.proxyApiKeys.length === 0 || clientKeyAccepted(req.headers, config.proxyApiKeys);
 }
 
-/** Writes a finished request's log line and counts it (operations endpoints are not counted). */
-export function recordRequest(state: ProxyState, entry: LogEntry): void {
+/** Writes a finished request's log line, and counts it unless its endpoint is not counted. */
+export function recordRequest(state: ProxyState, record: LogEntry, counted: boolean): void {
   if (state.log) {
-    const line = state.config.logJson ? formatLogJson(entry) : formatLogLine(entry);
+    const line = state.config.log === "json" ? formatLogJson(record) : formatLogLine(record);
     // A client may put a key into what gets logged (its model name): logs often travel further than keys should.
-    state.log(state.secrets.length > 0 ? maskKeys(line, state.secrets) : line);
+    state.log(state.masker.text(line));
   }
-  if (!isOpsPath(entry.path)) state.telemetry.requestDone(entry);
+  if (counted) state.telemetry.requestDone(record);
 }

@@ -1,11 +1,12 @@
 /**
- * Reading and validating a client's request body, and forcing its model.
+ * Reading and validating a client's request body.
  *
  * @module
  */
 
 import { ProxyError } from "../errors/errors.ts";
 import { concatBytes } from "../bytes.ts";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../json_depth.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -21,6 +22,29 @@ function tooLarge(maxBytes: number): ProxyError {
     "request_too_large",
     `request body is larger than PROXY_MAX_BODY_MB (${formatLimit(maxBytes)})`,
   );
+}
+
+/**
+ * The request body, within `maxBytes` (PROXY_MAX_BODY_MB); a client that
+ * leaves mid-upload is `client_gone`. A compressed body is refused: its model
+ * could not be seen, let alone forced.
+ */
+export async function readClientBody(req: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  const encoding = req.headers.get("content-encoding")?.trim().toLowerCase();
+  if (encoding && encoding !== "identity") {
+    throw new ProxyError(
+      415,
+      "invalid_request_error",
+      "unsupported_content_encoding",
+      `request bodies must not be compressed (content-encoding: ${encoding.slice(0, 40)}): modelpin must see the model`,
+    );
+  }
+  try {
+    return await readBody(req, maxBytes);
+  } catch (err) {
+    if (err instanceof ProxyError || !req.signal.aborted) throw err;
+    throw ProxyError.clientGone();
+  }
 }
 
 /**
@@ -60,10 +84,21 @@ export interface JsonBody {
   value: Record<string, unknown>;
 }
 
-/** Parses a JSON endpoint's body: it must be UTF-8 JSON holding an object. */
+/**
+ * Parses a JSON endpoint's body: it must be UTF-8 JSON holding an object,
+ * nested at most {@linkcode MAX_JSON_DEPTH} deep (counted before parsing).
+ */
 export function parseJsonObject(body: Uint8Array<ArrayBuffer>): JsonBody {
   if (body.length === 0) {
     throw new ProxyError(400, "invalid_request_error", "empty_body", "request body is empty; send a JSON object");
+  }
+  if (nestsDeeperThan(body)) {
+    throw new ProxyError(
+      400,
+      "invalid_request_error",
+      "nested_too_deeply",
+      `request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep`,
+    );
   }
   let text: string;
   try {

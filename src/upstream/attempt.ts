@@ -1,16 +1,16 @@
 /**
- * One upstream attempt: send the request, wait (within PROXY_TIMEOUT) for the
- * backend's first real answer, and classify the outcome. Nothing reaches the
- * client here, so the caller can still fall back.
+ * One upstream attempt: send the request, wait (within PROXY_TIMEOUT) for
+ * the backend's first real answer, and judge it. Nothing reaches the client
+ * here, so the caller can still fall back.
  *
  * @module
  */
 
-import type { Outcome } from "./outcome.ts";
-import type { ChunkSource } from "./chunk_reader.ts";
-import { classify } from "./answer.ts";
+import type { Judged } from "./answer.ts";
+import type { Failure } from "./failure.ts";
 import { headerPairs } from "./headers.ts";
 import type { InflightAttempts } from "./inflight.ts";
+import { type Expectation, judge } from "./judge.ts";
 
 /** The `fetch` shape an attempt calls: a route's transport (see transport.ts). */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -25,67 +25,9 @@ export interface UpstreamRequest {
   headers: Headers;
   /** Body bytes or text, already rewritten for this route. */
   body: BodyInit | null;
-  /** True when the client asked for an SSE stream. */
-  wantStream: boolean;
+  /** What the answer must be. */
+  expect: Expectation;
 }
-
-/** The rest of a body that streams through: chunks already read, then the reader holding the rest. */
-export interface BodyRest {
-  /** Chunks already read (decoded). */
-  head: Uint8Array<ArrayBuffer>[];
-  /** The reader holding the rest (decoded). */
-  reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>;
-}
-
-/**
- * The result of one attempt: its outcome and what the client could be
- * answered with. Only a `stream` or `passthrough` attempt holds an open
- * upstream body; every other kind has its body read whole or cancelled.
- */
-export type Attempt =
-  /** An SSE stream whose first real event arrived and was not an error. */
-  | {
-    kind: "stream";
-    outcome: Outcome;
-    response: Response;
-    /** The chunks read up to and including the first event. */
-    prefetched: Uint8Array<ArrayBuffer>[];
-    /** The reader holding the rest of the stream. */
-    reader: ChunkSource;
-    abort: () => void;
-  }
-  /** A body read whole: JSON answers and error bodies of bounded size. */
-  | {
-    kind: "buffered";
-    outcome: Outcome;
-    response: Response;
-    /** The whole body, decoded. */
-    body: Uint8Array<ArrayBuffer>;
-    /** True when the body was decoded, so upstream length and encoding no longer describe it. */
-    decoded: boolean;
-    abort: () => void;
-  }
-  /** Any other answer: its body (none for a 204 or HEAD) streams through as the client reads. */
-  | {
-    kind: "passthrough";
-    outcome: Outcome;
-    response: Response;
-    rest: BodyRest | undefined;
-    decoded: boolean;
-    abort: () => void;
-  }
-  /** Nothing to relay: the outcome says why (connection, timeout, redirect, bad stream...). */
-  | {
-    kind: "failed";
-    outcome: Outcome;
-    /** The backend's response, when there was one (a redirect, a bad stream). */
-    response?: Response;
-    /** What the backend sent, when it was read (a non-SSE answer to a stream request). */
-    body?: Uint8Array<ArrayBuffer>;
-    /** What a bad stream said, for the client's 502. */
-    streamError?: string;
-    abort: () => void;
-  };
 
 /** What an attempt depends on. */
 export interface AttemptContext {
@@ -95,25 +37,20 @@ export interface AttemptContext {
   clientSignal: AbortSignal;
   /** The attempts waiting on a first answer: they keep PROXY_TIMEOUT, and shutdown ends them. */
   inflight: InflightAttempts;
+  /** A deadline earlier than a full PROXY_TIMEOUT (`performance.now()` time): a retry's remaining budget. */
+  deadline?: number;
 }
 
-/** Sends one request upstream and waits for its first real answer. */
-export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext): Promise<Attempt> {
+/** Sends one request upstream and judges its first real answer. */
+export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext): Promise<Judged> {
+  if (ctx.clientSignal.aborted) return { failure: { kind: "client_gone" } };
   const controller = new AbortController();
   const abort = () => controller.abort();
-  if (ctx.clientSignal.aborted) return { kind: "failed", outcome: { kind: "client_gone" }, abort };
   ctx.clientSignal.addEventListener("abort", abort, { once: true });
-  const inflight = ctx.inflight.start(abort);
-  const failed = (): Attempt => ({
-    kind: "failed",
-    outcome: ctx.clientSignal.aborted
-      ? { kind: "client_gone" }
-      : inflight.timedOut
-      ? { kind: "timeout" }
-      : { kind: "connect_error" },
-    abort,
-  });
-
+  const inflight = ctx.inflight.start(abort, ctx.deadline);
+  // Why an answer never came, or stopped coming: the client left, the deadline passed, or the connection failed.
+  const lost = (): Failure =>
+    ctx.clientSignal.aborted ? { kind: "client_gone" } : inflight.timedOut ? { kind: "timeout" } : { kind: "connect" };
   try {
     let res: Response;
     try {
@@ -125,9 +62,9 @@ export async function attemptUpstream(req: UpstreamRequest, ctx: AttemptContext)
         redirect: "manual",
       });
     } catch {
-      return failed();
+      return { failure: lost() };
     }
-    return await classify(res, req.wantStream, abort, failed);
+    return await judge(res, req.expect, abort, lost);
   } finally {
     ctx.inflight.end(inflight);
   }

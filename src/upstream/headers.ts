@@ -4,7 +4,7 @@
  * @module
  */
 
-import { maskKeys } from "../security/secrets.ts";
+import type { KeyMasker } from "../security/key_masker.ts";
 
 // Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection, never forwarded.
 const HOP_BY_HOP = new Set([
@@ -68,32 +68,25 @@ export function setUpstreamKey(headers: Headers, key: string): void {
   else headers.set("authorization", `Bearer ${key}`);
 }
 
-// Header names arrive lower-cased; each key list is lowered once, not per header of every response.
-const LOWERED = new WeakMap<readonly string[], string[]>();
-function loweredKeys(keys: readonly string[]): string[] {
-  let lowered = LOWERED.get(keys);
-  if (lowered === undefined) LOWERED.set(keys, lowered = keys.map((k) => k.toLowerCase()));
-  return lowered;
-}
-
 /**
  * The headers passed back to the client. `bodyIsVerbatim` says whether the
  * body is forwarded byte for byte; if not, length and encoding are dropped.
- * A configured key echoed in a header value (e.g. `www-authenticate`) is masked, and a
- * header whose name holds one is dropped.
+ * A configured key echoed in a header value (e.g. `www-authenticate`), in
+ * any spelling, is masked, and a header whose name holds one is dropped.
  */
-export function downstreamHeaders(upstream: Headers, bodyIsVerbatim: boolean, keys: readonly string[] = []): Headers {
+export function downstreamHeaders(upstream: Headers, bodyIsVerbatim: boolean, masker?: KeyMasker): Headers {
   const named = connectionTokens(upstream.get("connection"));
   const out: [string, string][] = [];
   const encoded = upstream.has("content-encoding");
-  const mask = keys.length > 0;
+  const mask = masker?.active === true;
   upstream.forEach((value, name) => {
     if (HOP_BY_HOP.has(name) || name === "set-cookie" || name.startsWith("proxy-")) return;
     if (named?.has(name)) return;
     if ((!bodyIsVerbatim || encoded) && (name === "content-length" || name === "content-encoding")) return;
+    if (!mask || name === "content-length") return void out.push([name, value]);
     // A header cannot be renamed: one whose (lower-cased) name holds a key is dropped.
-    if (mask && loweredKeys(keys).some((key) => name.includes(key))) return;
-    out.push([name, mask && name !== "content-length" ? maskKeys(value, keys) : value]);
+    if (masker.lowerCased().text(name) !== name) return;
+    out.push([name, masker.text(value)]);
   });
   return new Headers(out);
 }

@@ -1,13 +1,11 @@
 /**
- * An upstream body as the client may read it: decoded when the backend
- * compressed it unasked, read whole only up to a bound, and with configured
- * keys masked wherever it ends up.
+ * An upstream body as modelpin may read it: decoded when the backend
+ * compressed it unasked, and read whole only up to a bound.
  *
  * @module
  */
 
 import { concatBytes } from "../bytes.ts";
-import { StreamKeyMasker } from "../security/secrets.ts";
 
 /**
  * The largest answer held in memory whole (JSON answers and error bodies).
@@ -24,7 +22,7 @@ const INFLATE_PIECE_BYTES = 512;
 const DECODERS: Record<string, CompressionFormat> = { gzip: "gzip", "x-gzip": "gzip", deflate: "deflate" };
 
 /** Thrown when the backend used a content-encoding modelpin cannot decode. */
-export class UnknownEncodingError extends Error {
+class UnknownEncodingError extends Error {
   /** The encoding as the backend named it. */
   readonly encoding: string;
 
@@ -81,68 +79,4 @@ export async function readBounded(body: ReadableStream<Uint8Array<ArrayBuffer>>,
     if (size > limit) return { whole: false, head: chunks, reader };
   }
   return { whole: true, bytes: concatBytes(chunks) };
-}
-
-/**
- * A stream of `head` then the rest of `reader`, pulled only as the client
- * reads, with keys masked across chunk boundaries when there are any. A
- * backend silent for `idleTimeoutMs` (0 = never) while the client waits
- * ends it: the upstream body is cancelled and the client's body fails, so
- * nothing hangs and nothing looks complete that was not.
- */
-export function passThrough(
-  head: Uint8Array<ArrayBuffer>[],
-  reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>,
-  keys: readonly Uint8Array[],
-  idleTimeoutMs = 0,
-): ReadableStream<Uint8Array<ArrayBuffer>> {
-  const masker = keys.length > 0 ? new StreamKeyMasker(keys) : undefined;
-  const pending = [...head];
-  return new ReadableStream<Uint8Array<ArrayBuffer>>({
-    async pull(controller) {
-      for (;;) {
-        const next = pending.shift() ?? await nextChunk(reader, idleTimeoutMs);
-        if (next === undefined) {
-          const held = masker?.flush();
-          if (held) controller.enqueue(held);
-          controller.close();
-          return;
-        }
-        const out = masker ? masker.push(next) : next;
-        if (out.length === 0) continue; // all held back: a key may be starting
-        controller.enqueue(out);
-        return;
-      }
-    },
-    cancel: (reason) => reader.cancel(reason),
-  }, { highWaterMark: 0 });
-}
-
-/** Thrown into a passed-through body whose backend went silent for longer than PROXY_IDLE_TIMEOUT. */
-export class IdleBodyError extends Error {
-  /** Names the limit. */
-  constructor() {
-    super("the backend sent nothing for longer than PROXY_IDLE_TIMEOUT");
-    this.name = "IdleBodyError";
-  }
-}
-
-async function nextChunk(
-  reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>,
-  idleTimeoutMs: number,
-): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const read = reader.read();
-  const idle = idleTimeoutMs > 0
-    ? new Promise<never>((_, reject) => timer = setTimeout(() => reject(new IdleBodyError()), idleTimeoutMs))
-    : undefined;
-  try {
-    const { done, value } = await (idle ? Promise.race([read, idle]) : read);
-    return done ? undefined : value;
-  } catch (err) {
-    if (err instanceof IdleBodyError) reader.cancel(err).catch(() => {});
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -45,11 +45,6 @@ export function stitchUrl(target: UpstreamTarget, clientPath: string, search: st
   return target.prefix + rest + (joined ? `?${joined}` : "");
 }
 
-/** {@linkcode stitchUrl} for a base URL that has not been split yet. */
-export function upstreamUrl(base: URL, clientPath: string, search = ""): string {
-  return stitchUrl(upstreamTarget(base), clientPath, search.startsWith("?") || search === "" ? search : `?${search}`);
-}
-
 /**
  * {@linkcode stitchUrl}, then the last line of defence before a request
  * carries the route's key: the URL as `fetch` will parse it must be on the

@@ -24,6 +24,8 @@ function env(fast: string, smart = fast): Record<string, string> {
     SMART_MODEL_NAME: "vendor/smart-model",
     PROXY_API_KEYS: CLIENT_KEY,
     PROXY_TIMEOUT: "5",
+    // One attempt per route: these tests count attempts; the same-route retry is tested in fallback_test.ts.
+    PROXY_RETRIES: "0",
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * End-to-end fallback and circuit-breaker tests: real fake backends, raw TCP faults, the whole proxy in-process.
- * (The pure decisions in src/proxy/fallback.ts and fallback_plan.ts are unit-tested under tests/unit/proxy/.)
+ * End-to-end fallback, same-route retry and circuit-breaker tests: real fake backends, raw TCP faults, the
+ * whole proxy in-process. (The pure decisions in src/proxy/routing.ts and src/upstream/failure.ts are
+ * unit-tested under tests/unit/proxy/.)
  */
 
 import assert from "node:assert/strict";
@@ -16,9 +17,13 @@ const MODELS: Record<RouteName, string> = { fast: "vendor/fast-model", smart: "v
 const ALL_KEYS = Object.values(KEYS);
 const other = (r: RouteName): RouteName => r === "fast" ? "smart" : "fast";
 
-/** Both routes configured with distinct URL, key and model (so fallback is on). */
+/**
+ * Both routes configured with distinct URL, key and model (so fallback is on). The same-route retry is off
+ * here: these tests pin the fallback itself, one attempt per route; the retry before it has its own tests.
+ */
 function twoRoutes(urls: Record<RouteName, string>, extra: Record<string, string> = {}): Record<string, string> {
   return {
+    PROXY_RETRIES: "0",
     FAST_BASE_URL: urls.fast,
     FAST_API_KEY: KEYS.fast,
     FAST_MODEL_NAME: MODELS.fast,
@@ -339,6 +344,7 @@ Deno.test("fallback is off when both routes are identical: one attempt only", as
       FAST_BASE_URL: backend.baseUrl,
       FAST_API_KEY: KEYS.fast,
       FAST_MODEL_NAME: MODELS.fast,
+      PROXY_RETRIES: "0",
     });
     assert.equal((await health(proxy)).fallback, false);
     for (const model of ["fast", "smart"]) {
@@ -550,6 +556,7 @@ Deno.test("breaker: with fallback off (one route) failures never show the route 
     FAST_BASE_URL: backend.baseUrl,
     FAST_MODEL_NAME: "m",
     PROXY_BREAKER_FAILURES: "1",
+    PROXY_RETRIES: "0",
   });
   for (let i = 0; i < 3; i++) {
     const res = await post(`${proxy.url}/v1/chat/completions`, { model: "x", messages: [] });
@@ -559,4 +566,57 @@ Deno.test("breaker: with fallback off (one route) failures never show the route 
   assert.equal(backend.seen.length, 3, "every request still reaches the only backend");
   const health = await (await fetch(`${proxy.url}/health`)).json();
   assert.equal(health.routes.fast.breaker.state, "closed");
+});
+
+// ---------------------------------------------------------------- one retry on the same route
+
+Deno.test("retry: a 500 once is retried on the same route: the user's model answers, the breaker stays closed", async () => {
+  let calls = 0;
+  await using fast = fakeBackend(() =>
+    ++calls === 1 ? jsonResponse({ error: { message: "blip" } }, 500) : jsonResponse(completion("second", MODELS.fast))
+  );
+  await using smart = goodBackend("smart");
+  await using proxy = await startProxy(twoRoutes({ fast: fast.baseUrl, smart: smart.baseUrl }, { PROXY_RETRIES: "1" }));
+  assert.equal(await content(await chat(proxy, "gpt-4")), "second");
+  assert.equal(fast.seen.length, 2);
+  assert.equal(smart.seen.length, 0, "no fallback on a blip: the model (and its price) stays the user's");
+  assert.equal((await health(proxy)).routes.fast.breaker.state, "closed");
+  const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+  assert.match(metrics, /modelpin_retries_total\{route="fast",reason="status_5xx"\} 1/);
+  assert.match(metrics, /modelpin_upstream_failures_total\{route="fast",reason="status_5xx"\} 1/);
+  assert.match((await logLines(proxy))[0], /-> fast:vendor\/fast-model 200 .* fallback=no$/);
+});
+
+Deno.test("retry: a connection reset before any byte is retried once, then the request falls back", async () => {
+  await using fast = resetBackend();
+  await using smart = goodBackend("smart");
+  await using proxy = await startProxy(twoRoutes({ fast: fast.baseUrl, smart: smart.baseUrl }, { PROXY_RETRIES: "1" }));
+  assert.equal(await content(await chat(proxy, "gpt-4")), "answer from smart");
+  assert.equal(fast.calls(), 2, "the reset route was tried twice");
+  assert.equal(smart.seen.length, 1);
+});
+
+Deno.test("retry: a timeout is never retried; it falls back at once", async () => {
+  await using fast = hangBackend();
+  await using smart = goodBackend("smart");
+  await using proxy = await startProxy(
+    twoRoutes({ fast: fast.baseUrl, smart: smart.baseUrl }, { PROXY_RETRIES: "1", PROXY_TIMEOUT: "0.3" }),
+  );
+  assert.equal(await content(await chat(proxy, "gpt-4")), "answer from smart");
+  assert.equal(fast.calls(), 1);
+});
+
+Deno.test("retry: a 429 with Retry-After: 1 is waited out and retried on the same route", async () => {
+  let calls = 0;
+  await using fast = fakeBackend(() =>
+    ++calls === 1
+      ? jsonResponse({ error: { message: "slow down" } }, 429, { "retry-after": "1" })
+      : jsonResponse(completion("after the wait", MODELS.fast))
+  );
+  await using smart = goodBackend("smart");
+  await using proxy = await startProxy(twoRoutes({ fast: fast.baseUrl, smart: smart.baseUrl }, { PROXY_RETRIES: "1" }));
+  const started = performance.now();
+  assert.equal(await content(await chat(proxy, "gpt-4")), "after the wait");
+  assert.ok(performance.now() - started >= 950, "the Retry-After was honoured before the retry");
+  assert.equal(smart.seen.length, 0);
 });

@@ -52,6 +52,8 @@ function env(fast: string, smart: string, extra: Record<string, string> = {}): R
     SMART_API_KEY: SMART_KEY,
     SMART_MODEL_NAME: "m-smart",
     PROXY_BREAKER_FAILURES: "0",
+    // One attempt per route, so every failure counted here is one request's; retries are counted in fallback_test.ts.
+    PROXY_RETRIES: "0",
     ...extra,
   };
 }

@@ -27,6 +27,8 @@ function routeEnv(fast: string, smart?: string, extra: Record<string, string> = 
       SMART_MODEL_NAME: MODELS.smart,
     }),
     PROXY_TIMEOUT: "5",
+    // One attempt per route: these tests count attempts; the same-route retry is tested in fallback_test.ts.
+    PROXY_RETRIES: "0",
     ...extra,
   };
 }

@@ -104,8 +104,9 @@ Deno.test("stream: events pass one by one, as they arrive (handshake, no bufferi
   }
   up.send("data: [DONE]\n\n");
   assert.equal(await events.next(), DONE);
-  up.end();
+  // [DONE] is the end: the client's stream closes without waiting for the backend to close.
   assert.equal(await events.next(), null);
+  await within(up.cancelled, 3000, "the upstream body to be let go after [DONE]");
 
   assert.equal(backend.seen.length, 1);
   assert.equal(backend.seen[0].json?.model, MODELS.fast);
@@ -476,7 +477,7 @@ for (const stream of [true, false]) {
   });
 }
 
-Deno.test("stream: events split across many chunks pass byte for byte, and a split [DONE] still counts", async () => {
+Deno.test("stream: an event split across many chunks reaches the client whole, the moment its blank line arrives", async () => {
   await using backend = streamBackend();
   await using smart = unusedBackend();
   await using proxy = await startProxy(env(backend.baseUrl, smart.baseUrl));
@@ -498,24 +499,24 @@ Deno.test("stream: events split across many chunks pass byte for byte, and a spl
   };
   let sent = chunkEvent("first");
   await receive(sent);
-  // Each piece is forwarded before the next is produced: the proxy never waits for an event boundary.
-  const pieces = [
-    'data: {"choices": [{"delta": {"content": "sp',
-    'lit"}}]}\n',
-    "\n",
-    "data: [DO",
-    "NE]",
-    "\n",
-    "\n",
+  // The pieces of an event are framed, not forwarded one by one: the client gets the event, byte for
+  // byte, as soon as its blank line is in, and nothing of it before (no client acts on half an event).
+  const events = [
+    ['data: {"choices": [{"delta": {"content": "sp', 'lit"}}]}\n', "\n"],
+    ['data: {"choices": [{"delta": {"content": "more"}}]}\r', "\n\r\n"],
+    ["data: [DO", "NE]", "\n", "\n"],
   ];
-  for (const piece of pieces) {
-    up.send(piece);
-    sent += piece;
+  for (const pieces of events) {
+    for (const piece of pieces) {
+      up.send(piece);
+      sent += piece;
+    }
     await receive(sent);
   }
-  up.end();
+  // [DONE] ends the stream at once: the client's body closes and the backend is let go, closed or not.
   const { done, value } = await within(reader.read(), 3000, "the end of the stream");
   assert.equal(done, true, `nothing may follow a complete stream, got ${decoder.decode(value)}`);
+  await within(up.cancelled, 3000, "the upstream body to be let go after [DONE]");
   assert.equal(smart.seen.length, 0);
   await eventually(() => proxy.server.proxy.relays.size === 0, 1000, "the relay to close");
   assert.match((await logLines(proxy))[0], /end=complete/);

@@ -1,12 +1,14 @@
 /**
- * Property tests with a fixed-seed PRNG: the SSE splitter and first-event
- * scanner, the .env parser, and the model rewrite. Failures print the seed
+ * Property tests with a fixed-seed PRNG: the SSE framer (and the first
+ * event's reading through the chat grammar), the .env parser, and the model
+ * rewrite. Failures print the seed
  * and case number, so every failure can be replayed.
  */
 import assert from "node:assert/strict";
 import { parseDotenv } from "../../src/config/dotenv.ts";
 import { rewriteModel } from "../../src/request/model_rewrite.ts";
-import { type FirstEvent, FirstEventScanner, splitEvents } from "../../src/stream/sse.ts";
+import { CHAT_GRAMMAR, type EventInfo } from "../../src/stream/event_grammar.ts";
+import { type SseEvent, SseFramer } from "../../src/stream/sse_framer.ts";
 
 /** mulberry32: a tiny, fast, seedable 32-bit PRNG. */
 function mulberry32(seed: number): () => number {
@@ -40,7 +42,7 @@ const SEED = 0x5eed_2025;
 const enc = new TextEncoder();
 
 // ---------------------------------------------------------------------------
-// (1) SSE: splitEvents and FirstEventScanner
+// (1) SSE: the framer, and the first event read through the chat grammar
 // ---------------------------------------------------------------------------
 
 const SSE_PIECES = [
@@ -90,80 +92,110 @@ function randomChunks(rng: Rng, bytes: Uint8Array<ArrayBuffer>): Uint8Array<Arra
   return chunks;
 }
 
-function firstVerdict(chunks: Uint8Array<ArrayBuffer>[]): FirstEvent | undefined {
-  const scanner = new FirstEventScanner();
+const dec = new TextDecoder();
+
+interface Framed {
+  /** Each block: its raw text and fields. */
+  blocks: { raw: string; type: string; data: string | undefined }[];
+  /** Whether the last block came from end() (it had no blank line). */
+  rest: boolean;
+}
+
+/** Frames `chunks` with one framer, end() included. */
+function framed(chunks: Uint8Array<ArrayBuffer>[]): Framed {
+  const framer = new SseFramer();
+  const events: SseEvent[] = chunks.flatMap((c) => framer.push(c));
+  const last = framer.end();
+  if (last) events.push(last);
+  return { blocks: events.map((e) => ({ raw: dec.decode(e.raw), type: e.type, data: e.data })), rest: !!last };
+}
+
+/** The raw blocks, in order: the same for any chunking of the same bytes. */
+function raws(f: Framed): string[] {
+  return f.blocks.map((b) => b.raw);
+}
+
+/** The fields of the blocks that carry data, in order. */
+const fieldsWithData = (f: Framed) =>
+  f.blocks.filter((b) => b.data !== undefined).map(({ type, data }) => ({ type, data }));
+
+/** What the first-event judge would read: the first block that is not a comment, through the chat grammar. */
+function firstInfo(chunks: Uint8Array<ArrayBuffer>[]): EventInfo | undefined {
+  const framer = new SseFramer();
   for (const c of chunks) {
-    const v = scanner.push(c);
-    if (v !== undefined) return v;
+    for (const event of framer.push(c)) {
+      const info = CHAT_GRAMMAR.inspect(event);
+      if (info.kind !== "none") return info;
+    }
   }
   return undefined;
 }
 
-Deno.test("fuzz sse: splitEvents loses no bytes and every event ends with a line break", () => {
+Deno.test("fuzz sse: the framer loses no bytes; every block but end()'s ends with a line break", () => {
   const rng = new Rng(SEED);
   for (let n = 0; n < 5000; n++) {
     const text = randomSse(rng);
-    let got: { events: string[]; rest: string };
+    let got: Framed;
     try {
-      got = splitEvents(text);
+      got = framed([enc.encode(text)]);
     } catch (err) {
       assert.fail(`case ${n}: threw ${err} on ${JSON.stringify(text)}`);
     }
-    assert.equal(got.events.join("") + got.rest, text, `case ${n}: ${JSON.stringify(text)}`);
-    for (const e of got.events) {
-      assert.ok(e.length > 0, `case ${n}: empty event`);
-      assert.ok(/(\r\n|\r|\n)$/.test(e), `case ${n}: event without line end ${JSON.stringify(e)}`);
+    assert.equal(got.blocks.map((b) => b.raw).join(""), text, `case ${n}: ${JSON.stringify(text)}`);
+    const whole = got.rest ? got.blocks.slice(0, -1) : got.blocks;
+    for (const b of whole) {
+      assert.ok(/(\r\n|\r|\n)$/.test(b.raw), `case ${n}: block without line end ${JSON.stringify(b.raw)}`);
     }
-    // Splitting the rest again finds nothing new.
-    assert.deepEqual(splitEvents(got.rest).events, [], `case ${n}: rest holds a complete event`);
+    if (got.rest) {
+      // Framing the rest again finds no event in it.
+      const rest = got.blocks[got.blocks.length - 1].raw;
+      assert.deepEqual(new SseFramer().push(enc.encode(rest)), [], `case ${n}: rest holds an event`);
+    }
   }
 });
 
-Deno.test("fuzz sse: splitting incrementally at random boundaries gives the same events", () => {
+Deno.test("fuzz sse: random chunking frames the same events as one push", () => {
   const rng = new Rng(SEED + 1);
   for (let n = 0; n < 3000; n++) {
     const text = randomSse(rng);
-    const whole = splitEvents(text);
-    const events: string[] = [];
-    let pending = "";
-    let at = 0;
-    while (at < text.length) {
-      const len = 1 + rng.int(6);
-      const got = splitEvents(pending + text.slice(at, at + len));
-      events.push(...got.events);
-      pending = got.rest;
-      at += len;
+    const bytes = enc.encode(text);
+    const whole = framed([bytes]);
+    const ways = [randomChunks(rng, bytes), randomChunks(rng, bytes), Array.from(bytes, (b) => Uint8Array.of(b))];
+    for (const chunks of ways) {
+      const got = framed(chunks);
+      const where = `case ${n}: ${JSON.stringify(text)} in ${chunks.length} chunks`;
+      assert.equal(got.blocks.map((b) => b.raw).join(""), text, `${where}: bytes`);
+      assert.deepEqual(raws(got), raws(whole), `${where}: blocks`);
+      assert.deepEqual(fieldsWithData(got), fieldsWithData(whole), `${where}: fields`);
     }
-    assert.deepEqual(events, whole.events, `case ${n}: ${JSON.stringify(text)}`);
-    assert.equal(pending, whole.rest, `case ${n}: ${JSON.stringify(text)}`);
   }
 });
 
-Deno.test("fuzz sse: FirstEventScanner gives the same verdict whole or in random chunks", () => {
+Deno.test("fuzz sse: the first event reads the same through the chat grammar whole or in random chunks", () => {
   const rng = new Rng(SEED + 2);
   let decided = 0;
   let errors = 0;
   for (let n = 0; n < 4000; n++) {
     const text = randomSse(rng);
     const bytes = enc.encode(text);
-    let whole: FirstEvent | undefined;
+    let whole: EventInfo | undefined;
     try {
-      whole = firstVerdict([bytes]);
+      whole = firstInfo([bytes]);
     } catch (err) {
       assert.fail(`case ${n}: threw ${err} on ${JSON.stringify(text)}`);
     }
     for (let k = 0; k < 3; k++) {
-      const chunked = firstVerdict(randomChunks(rng, bytes));
+      const chunked = firstInfo(randomChunks(rng, bytes));
       assert.deepEqual(chunked, whole, `case ${n}.${k}: ${JSON.stringify(text)}`);
     }
-    const singles = firstVerdict(Array.from(bytes, (b) => new Uint8Array([b])));
+    const singles = firstInfo(Array.from(bytes, (b) => new Uint8Array([b])));
     assert.deepEqual(singles, whole, `case ${n} byte by byte: ${JSON.stringify(text)}`);
     if (whole) decided++;
-    if (whole?.isError) errors++;
+    if (whole?.kind === "error") errors++;
   }
-  // The generator must actually exercise both verdicts.
+  // The generator must actually exercise both readings.
   assert.ok(decided > 1000, `only ${decided} decided cases`);
-  assert.ok(errors > 100, `only ${errors} error verdicts`);
+  assert.ok(errors > 100, `only ${errors} error readings`);
 });
 
 // ---------------------------------------------------------------------------

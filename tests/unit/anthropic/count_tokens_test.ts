@@ -1,9 +1,8 @@
-/** The local count_tokens estimate and the route choice for Anthropic model names. */
+/** The local count_tokens estimate. (The route choice for Anthropic model names is in proxy/routing_test.ts.) */
 
 import assert from "node:assert/strict";
 import { estimateInputTokens, TOKENS_PER_IMAGE } from "../../../src/anthropic/count_tokens.ts";
 import { AnthropicRequestError } from "../../../src/anthropic/errors.ts";
-import { anthropicRoute, parseFastModels } from "../../../src/anthropic/model_route.ts";
 
 Deno.test("count_tokens: characters / 4 over system, messages and tools, rounded up", () => {
   const body = {
@@ -30,24 +29,6 @@ Deno.test("count_tokens: missing messages is a 400 naming the field", () => {
     (e: unknown) => e instanceof AnthropicRequestError && e.field === "messages",
   );
 });
-
-const routes: [unknown, string[] | undefined, string][] = [
-  ["fast", undefined, "fast"],
-  ["SMART", undefined, "smart"],
-  ["Fast", undefined, "fast"],
-  ["claude-3-5-haiku-20241022", undefined, "fast"],
-  ["claude-haiku-4-5", undefined, "fast"],
-  ["claude-sonnet-4-5-20250929", undefined, "smart"],
-  ["claude-opus-4-1", undefined, "smart"],
-  [undefined, undefined, "smart"],
-  ["claude-sonnet-4-5", parseFastModels("sonnet, haiku"), "fast"],
-  ["claude-haiku-4-5", parseFastModels("mini"), "smart"],
-];
-for (const [model, patterns, want] of routes) {
-  Deno.test(`anthropic route: ${model}${patterns ? ` with [${patterns}]` : ""} goes to ${want}`, () => {
-    assert.equal(anthropicRoute(model, patterns ?? parseFastModels(undefined)), want);
-  });
-}
 
 Deno.test("count_tokens: deeply nested content is a 400-style request error, not a stack overflow", () => {
   let content: unknown = "x";

@@ -7,6 +7,10 @@
 import assert from "node:assert/strict";
 import { AnthropicStreamTranslator } from "../../../src/anthropic/stream.ts";
 import { ToolNames } from "../../../src/anthropic/tool_names.ts";
+import { CHAT_GRAMMAR } from "../../../src/stream/event_grammar.ts";
+import { EventStages } from "../../../src/stream/event_stages.ts";
+import { END_MESSAGES } from "../../../src/stream/relay.ts";
+import { SseFramer } from "../../../src/stream/sse_framer.ts";
 import { chunk, DONE, FIXTURES } from "./stream_fixtures.ts";
 
 type Json = Record<string, unknown>;
@@ -15,29 +19,58 @@ interface Ev {
   data: Json;
 }
 
-function translator(wantsThinking = false, stopSequences: string[] = []): AnthropicStreamTranslator {
+const dec = (bytes: Uint8Array | undefined) => bytes === undefined ? "" : new TextDecoder().decode(bytes);
+
+/**
+ * The translator as the relay drives it: upstream bytes framed into events,
+ * each read by the chat grammar, through the same stages a real stream uses.
+ */
+class Driven {
+  readonly translator: AnthropicStreamTranslator;
+  readonly #stages: EventStages;
+  constructor(translator: AnthropicStreamTranslator) {
+    this.translator = translator;
+    this.#stages = new EventStages([], new SseFramer(), CHAT_GRAMMAR, translator);
+  }
+  /** The client's text for a chunk of upstream bytes. */
+  push(bytes: Uint8Array): string {
+    return dec(this.#stages.push(bytes as Uint8Array<ArrayBuffer>).out);
+  }
+  /** The upstream closed: the closing events, or the truncation error the relay would send. */
+  end(): string {
+    const closed = this.#stages.close();
+    if (closed.end === "complete") return dec(closed.out);
+    return dec(this.#stages.fail(...END_MESSAGES.truncated));
+  }
+  /** The relay failed the stream. */
+  error(message: string): string {
+    return dec(this.#stages.fail(message, "upstream_stream_broken"));
+  }
+}
+
+function translator(wantsThinking = false, stopSequences: string[] = []): Driven {
   let n = 0;
-  return new AnthropicStreamTranslator({
-    requestedModel: "claude-sonnet-4-5",
-    wantsThinking,
-    toolNames: new ToolNames(),
-    stopSequences,
-    newId: (p) => `${p}gen${++n}`,
-  });
+  return new Driven(
+    new AnthropicStreamTranslator({
+      requestedModel: "claude-sonnet-4-5",
+      wantsThinking,
+      toolNames: new ToolNames(),
+      stopSequences,
+      newId: (p) => `${p}gen${++n}`,
+    }),
+  );
 }
 
 /** Runs bytes cut into `pieces` through a translator; returns the output text and whether each push was whole events. */
 function run(pieces: Uint8Array[], t = translator()): string {
-  const dec = new TextDecoder();
   let out = "";
   for (const p of pieces) {
-    const bytes = t.push(p);
-    const text = dec.decode(bytes);
+    const text = t.push(p);
     // Events go out whole: every non-empty output ends an event.
     if (text !== "") assert.ok(text.endsWith("\n\n"), `partial event sent: ${JSON.stringify(text.slice(-40))}`);
     out += text;
   }
-  return out + dec.decode(t.end());
+  return out + t.end();
 }
 
 function parse(text: string): Ev[] {
@@ -155,9 +188,62 @@ Deno.test("anthropic stream: text then two interleaved parallel tool calls assem
   assert.equal(stop, "tool_use");
   assert.equal(usage.input_tokens, 18);
   assert.equal(usage.cache_read_input_tokens, 32);
-  // The first tool's arguments stream live, as they arrive.
+  // The first tool's block opens at once; its arguments come whole, once they are known to parse.
   const deltas = events.filter((e) => e.event === "content_block_delta" && e.data.index === 1);
-  assert.deepEqual(deltas.map((e) => (e.data.delta as Json).partial_json), ['{"city": "Par', 'is"}']);
+  assert.deepEqual(deltas.map((e) => (e.data.delta as Json).partial_json), ['{"city":"Paris"}']);
+});
+
+/** A chat chunk with tool call fragments. */
+const toolChunk = (calls: Json[], finish: string | null = null) =>
+  `data: ${
+    JSON.stringify({ id: "c1", choices: [{ index: 0, delta: { tool_calls: calls }, finish_reason: finish }] })
+  }\n\n`;
+
+Deno.test("anthropic stream: tool arguments that are not a JSON object reach the client as {}, as in a JSON answer", async () => {
+  const { translateResponse } = await import("../../../src/anthropic/response.ts");
+  for (const args of ['{"path": "/tmp', "not json at all", "[1, 2]", "42", ""]) {
+    const body = toolChunk([{ index: 0, id: "call_x", function: { name: "read", arguments: args } }], "tool_calls") +
+      DONE;
+    const events = parse(run([bytesOf(body)]));
+    const { content } = assemble(events);
+    assert.deepEqual(content, [{ type: "tool_use", id: "call_x", name: "read", input: {} }], args);
+    // Every input_json_delta parses, so an SDK that reads `input` never throws.
+    for (const e of events.filter((e) => e.event === "content_block_delta")) {
+      JSON.parse((e.data.delta as Json).partial_json as string);
+    }
+    const completion = {
+      choices: [{
+        message: { tool_calls: [{ id: "call_x", type: "function", function: { name: "read", arguments: args } }] },
+        finish_reason: "tool_calls",
+      }],
+    };
+    const message = translateResponse(completion, {
+      requestedModel: "m",
+      wantsThinking: false,
+      toolNames: new ToolNames(),
+      stopSequences: [],
+    });
+    assert.deepEqual((message.content as Json[])[0].input, {}, `the JSON path agrees for ${JSON.stringify(args)}`);
+  }
+});
+
+Deno.test("anthropic stream: tool calls without an index (Gemini) are told apart by id; none is lost", () => {
+  const body = toolChunk([{ id: "call_1", type: "function", function: { name: "a", arguments: '{"n":1}' } }]) +
+    toolChunk([{ id: "call_2", type: "function", function: { name: "b", arguments: '{"n":2}' } }]) +
+    toolChunk([], "tool_calls") + DONE;
+  const { content, stop } = assemble(parse(run([bytesOf(body)])));
+  assert.deepEqual(content, [
+    { type: "tool_use", id: "call_1", name: "a", input: { n: 1 } },
+    { type: "tool_use", id: "call_2", name: "b", input: { n: 2 } },
+  ]);
+  assert.equal(stop, "tool_use");
+});
+
+Deno.test("anthropic stream: fragments with neither index nor id continue the last call", () => {
+  const body = toolChunk([{ id: "call_1", function: { name: "a", arguments: '{"n":' } }]) +
+    toolChunk([{ function: { arguments: "7}" } }]) + toolChunk([], "tool_calls") + DONE;
+  const { content } = assemble(parse(run([bytesOf(body)])));
+  assert.deepEqual(content, [{ type: "tool_use", id: "call_1", name: "a", input: { n: 7 } }]);
 });
 
 Deno.test("anthropic stream: content and finish_reason in one chunk", () => {
@@ -193,9 +279,9 @@ Deno.test("anthropic stream: CRLF line endings and keep-alive comments; length i
 
 Deno.test("anthropic stream: text goes out with the chunk that carried it (no buffering)", () => {
   const t = translator();
-  const first = new TextDecoder().decode(t.push(bytesOf(chunk({ role: "assistant", content: "Hi" }))));
+  const first = t.push(bytesOf(chunk({ role: "assistant", content: "Hi" })));
   assert.match(first, /"text_delta","text":"Hi"/);
-  const second = new TextDecoder().decode(t.push(bytesOf(chunk({ content: " there" }))));
+  const second = t.push(bytesOf(chunk({ content: " there" })));
   assert.deepEqual(parse(second).map((e) => e.event), ["content_block_delta"]);
 });
 
@@ -210,7 +296,7 @@ Deno.test("anthropic stream: an upstream end without finish_reason or [DONE] is 
 Deno.test("anthropic stream: error() mid-answer sends an Anthropic error event and closes nothing made up", () => {
   const t = translator();
   t.push(bytesOf(chunk({ role: "assistant", content: "partial" })));
-  const events = parse(new TextDecoder().decode(t.error("the backend broke off the stream")));
+  const events = parse(t.error("the backend broke off the stream"));
   assert.deepEqual(events, [{
     event: "error",
     data: { type: "error", error: { type: "api_error", message: "the backend broke off the stream" } },

@@ -360,7 +360,7 @@ Deno.test("config defaults", () => {
     shutdownGraceMs: 30_000,
     maxBodyBytes: 32 * 1024 * 1024,
     proxyApiKeys: [],
-    log: true,
+    log: "on",
     demo: false,
     fallback: false,
     dotenvSkippedLines: [],
@@ -386,10 +386,10 @@ const valueCases: { name: string; source: ConfigSource; field: keyof Config; wan
   { name: "max body 0.5", source: { PROXY_MAX_BODY_MB: "0.5" }, field: "maxBodyBytes", want: 524288 },
   { name: "api keys split", source: { PROXY_API_KEYS: " a, b ,,c " }, field: "proxyApiKeys", want: ["a", "b", "c"] },
   { name: "api keys empty", source: { PROXY_API_KEYS: " , " }, field: "proxyApiKeys", want: [] },
-  { name: "log off", source: { PROXY_LOG: "off" }, field: "log", want: false },
-  { name: "log 0", source: { PROXY_LOG: "0" }, field: "log", want: false },
-  { name: "log OFF", source: { PROXY_LOG: "OFF" }, field: "log", want: false },
-  { name: "log on", source: { PROXY_LOG: "on" }, field: "log", want: true },
+  { name: "log off", source: { PROXY_LOG: "off" }, field: "log", want: "off" },
+  { name: "log 0", source: { PROXY_LOG: "0" }, field: "log", want: "off" },
+  { name: "log OFF", source: { PROXY_LOG: "OFF" }, field: "log", want: "off" },
+  { name: "log on", source: { PROXY_LOG: "on" }, field: "log", want: "on" },
   { name: "bind ipv4 LAN", source: { BIND_HOST: "192.168.1.2" }, field: "bindHost", want: "192.168.1.2" },
   { name: "bind ipv6", source: { BIND_HOST: "::1" }, field: "bindHost", want: "::1" },
   { name: "bind bracketed ipv6", source: { BIND_HOST: "[::]" }, field: "bindHost", want: "::" },
@@ -577,10 +577,8 @@ Deno.test("config table: each variable once, and the sandbox grants exactly the 
 });
 
 Deno.test("config: PROXY_LOG=json writes JSON lines; ANTHROPIC_FAST_MODELS is a lower-cased list", () => {
-  const json = parseConfig({ PROXY_LOG: "JSON" });
-  assert.equal(json.log, true);
-  assert.equal(json.logJson, true);
-  assert.equal(parseConfig({ PROXY_LOG: "on" }).logJson, false);
+  assert.equal(parseConfig({ PROXY_LOG: "JSON" }).log, "json");
+  assert.equal(parseConfig({ PROXY_LOG: "on" }).log, "on");
   assert.deepEqual(parseConfig({}).anthropicFastModels, ["haiku"]);
   assert.deepEqual(parseConfig({ ANTHROPIC_FAST_MODELS: " Haiku , Sonnet-4 ," }).anthropicFastModels, [
     "haiku",

@@ -2,6 +2,8 @@
 
 import assert from "node:assert/strict";
 import { formatLogJson } from "../../../src/ops/log_json.ts";
+import { boundedRequested } from "../../../src/ops/request_log.ts";
+import { KeyMasker } from "../../../src/security/key_masker.ts";
 
 const NOW = new Date("2026-11-26T10:00:00.000Z");
 
@@ -56,13 +58,28 @@ Deno.test("log json: a hostile model name stays inside one line and one string",
   assert.equal(JSON.parse(line).status, 400);
 });
 
-Deno.test("log json: a non-string model is null and a long one is cut", () => {
+Deno.test("log json: a non-string model is null and a long one is cut (the record keeps it cut)", () => {
+  const masker = new KeyMasker([]);
   const o = JSON.parse(
-    formatLogJson({ method: "POST", path: "/", requested: { a: 1 }, status: 1, ms: 1, stream: false }),
+    formatLogJson({
+      method: "POST",
+      path: "/",
+      requested: boundedRequested({ a: 1 }, masker),
+      status: 1,
+      ms: 1,
+      stream: false,
+    }),
   );
   assert.equal(o.requested_model, null);
-  const long = JSON.parse(
-    formatLogJson({ method: "P", path: "/", requested: "m".repeat(999), status: 1, ms: 1, stream: false }),
-  );
+  const requested = boundedRequested("m".repeat(999), masker);
+  const long = JSON.parse(formatLogJson({ method: "P", path: "/", requested, status: 1, ms: 1, stream: false }));
   assert.ok(long.requested_model.length <= 201);
+  assert.equal(long.requested_model, `${"m".repeat(200)}…`);
+});
+
+Deno.test("log json: a key the client put in the model name is masked in the record", () => {
+  const key = "sk-proxy-client-0123456789";
+  const requested = boundedRequested(`${"m".repeat(190)}${key}`, new KeyMasker([key]));
+  const o = JSON.parse(formatLogJson({ method: "POST", path: "/v1/x", requested, status: 200, ms: 1, stream: false }));
+  assert.equal(o.requested_model, `${"m".repeat(190)}***`);
 });

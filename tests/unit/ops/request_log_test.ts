@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { BatchedLog, formatLogLine, type LogEntry } from "../../../src/ops/request_log.ts";
+import {
+  BatchedLog,
+  boundedRequested,
+  formatLogLine,
+  type LogEntry,
+  MAX_REQUESTED,
+} from "../../../src/ops/request_log.ts";
+import { KeyMasker } from "../../../src/security/key_masker.ts";
 
 const NOW = new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 678));
 const TS = "2025-01-02T03:04:05.678Z";
@@ -42,13 +49,13 @@ const exactCases: { name: string; entry: LogEntry; want: string }[] = [
   },
   {
     name: "non-string model",
-    entry: { ...base, requested: 42 },
+    entry: { ...base, requested: { type: "number" } },
     want:
       `${TS} POST /v1/chat/completions model=<number> -> fast:accounts/fireworks/models/deepseek-v4-pro 200 12.3ms json fallback=no`,
   },
   {
     name: "object model",
-    entry: { ...base, requested: { evil: "\n" }, route: undefined },
+    entry: { ...base, requested: { type: "object" }, route: undefined },
     want: `${TS} POST /v1/chat/completions model=<object> 200 12.3ms json fallback=no`,
   },
   {
@@ -58,7 +65,7 @@ const exactCases: { name: string; entry: LogEntry; want: string }[] = [
   },
   {
     name: "array model",
-    entry: { ...base, requested: ["gpt-4"], route: undefined },
+    entry: { ...base, requested: { type: "array" }, route: undefined },
     want: `${TS} POST /v1/chat/completions model=<array> 200 12.3ms json fallback=no`,
   },
   {
@@ -153,4 +160,40 @@ Deno.test("request log: BatchedLog flushes by itself on the next turn", async ()
   });
   await written;
   assert.deepEqual(writes, ["auto\nsecond\n"]);
+});
+
+const KEY = "sk-proxy-client-0123456789";
+const masker = new KeyMasker([KEY]);
+
+const boundedCases: { name: string; sent: unknown; kept: unknown }[] = [
+  { name: "a model name is kept as sent", sent: "gpt-4", kept: "gpt-4" },
+  { name: "no model stays absent", sent: undefined, kept: undefined },
+  { name: "a null model stays null", sent: null, kept: null },
+  { name: "a number is kept as its type", sent: 42, kept: { type: "number" } },
+  { name: "a boolean is kept as its type", sent: true, kept: { type: "boolean" } },
+  { name: "an object is kept as its type, never its content", sent: { evil: "\n" }, kept: { type: "object" } },
+  { name: "an array is an array, not an object", sent: ["gpt-4"], kept: { type: "array" } },
+  { name: "a key in the name is masked", sent: `gpt-4-${KEY}`, kept: "gpt-4-***" },
+  { name: "a long name is cut to 200 and marked", sent: "m".repeat(10_000), kept: `${"m".repeat(200)}…` },
+];
+
+for (const c of boundedCases) {
+  Deno.test(`request log: boundedRequested: ${c.name}`, () => {
+    assert.deepEqual(boundedRequested(c.sent, masker), c.kept);
+  });
+}
+
+Deno.test("request log: boundedRequested masks before it cuts, so a key across the cut leaves no prefix", () => {
+  assert.equal(MAX_REQUESTED, 200);
+  for (let at = MAX_REQUESTED - KEY.length; at <= MAX_REQUESTED; at++) {
+    const kept = boundedRequested(`${"m".repeat(at)}${KEY}${"n".repeat(300)}`, masker);
+    assert.equal(typeof kept, "string");
+    assert.match(kept as string, /^m*\**n*…$/, `key at ${at}`);
+  }
+});
+
+Deno.test("request log: a kept model is what the line shows, masked and bounded", () => {
+  const line = formatLogLine({ ...base, requested: boundedRequested(`${KEY}\n${"x".repeat(500)}`, masker) }, NOW);
+  assert.ok(!line.includes(KEY.slice(0, 8)), line);
+  assert.match(line, / model="\*\*\*\\nx+…" -> fast:/);
 });

@@ -30,8 +30,8 @@ Deno.test("status: each route shows host, model, breaker, counts, tokens, p50 an
     openStreams: () => 1,
   });
   t.requestDone({ method: "POST", path: "/v1/chat/completions", route: "smart", status: 200, ms: 5, stream: false });
-  t.attemptFailed("fast", "status_401", `HTTP 401: bad key ${KEY}`);
-  t.fallback("fast", "smart", "status_503");
+  t.attemptFailed("fast", "status_5xx", `HTTP 503: bad key ${KEY}`);
+  t.fallback("fast", "smart", "status_5xx");
   t.tokens("smart", { input: 4, output: 2 });
   t.firstByte("smart", 0.4);
   const s = buildStatus(sources(t));
@@ -43,7 +43,8 @@ Deno.test("status: each route shows host, model, breaker, counts, tokens, p50 an
   assert.deepEqual([fast.name, fast.host, fast.model, fast.breaker.state], ["fast", "f.example", "m-fast", "closed"]);
   assert.equal(fast.failures, 1);
   assert.equal(fast.fallbacks, 1);
-  assert.equal(fast.last_error?.message, "HTTP 401: bad key ***");
+  assert.equal(fast.last_error?.message, "HTTP 503: bad key ***");
+  assert.equal(fast.last_error?.reason, "status_5xx");
   assert.ok(!JSON.stringify(s).includes(KEY));
   assert.deepEqual(smart.breaker, { state: "cooling", until: "2026-01-01T00:00:30.000Z" });
   assert.equal(smart.requests, 1);

@@ -1,8 +1,9 @@
 /** Unit tests of the proxy's instruments: the fixed metric names and labels. */
 
 import assert from "node:assert/strict";
-import { describeFailure, metricReason, Telemetry } from "../../../src/ops/telemetry.ts";
+import { Telemetry } from "../../../src/ops/telemetry.ts";
 import type { LogEntry } from "../../../src/ops/request_log.ts";
+import { type Failure, type FailureLabel, failureLabel } from "../../../src/upstream/failure.ts";
 
 function telemetry(cooling = { fast: false, smart: false }, open = 0): Telemetry {
   return new Telemetry({
@@ -30,11 +31,14 @@ Deno.test("telemetry: a request is counted by the route that served it and its s
 
 Deno.test("telemetry: a fallback is counted with from, to and reason; cooling is a reason", () => {
   const t = telemetry();
-  t.fallback("fast", "smart", "status_503");
-  t.fallback("fast", "smart", "fast_cooling");
+  t.fallback("fast", "smart", "status_5xx");
+  t.fallback("fast", "smart", "cooling");
+  t.fallback("smart", "fast", "status_429");
   const text = t.registry.render();
   assert.match(text, /^modelpin_fallbacks_total\{from="fast",to="smart",reason="status_5xx"\} 1$/m);
   assert.match(text, /^modelpin_fallbacks_total\{from="fast",to="smart",reason="cooling"\} 1$/m);
+  assert.match(text, /^modelpin_fallbacks_total\{from="smart",to="fast",reason="status_429"\} 1$/m);
+  assert.deepEqual(t.routes().map((r) => r.stats.fallbacks), [2, 1], "counted on the route that was left");
 });
 
 Deno.test("telemetry: each failed attempt is counted with its reason and kept as the route's last error", () => {
@@ -93,31 +97,31 @@ Deno.test("telemetry: breaker, open streams, build info and process gauges are r
   assert.match(text, /^modelpin_breaker_open\{route="smart"\} 0$/m);
 });
 
-Deno.test("telemetry: handler failure names map onto the fixed reason labels", () => {
-  assert.equal(metricReason("status_503"), "status_5xx");
-  assert.equal(metricReason("status_500"), "status_5xx");
-  assert.equal(metricReason("status_429"), "status_429");
-  assert.equal(metricReason("smart_cooling"), "cooling");
-  assert.equal(metricReason("bad_stream"), "bad_stream");
-  assert.equal(metricReason("timeout"), "timeout");
-  assert.equal(metricReason("connect_error"), "connect_error");
+const answer = { status: 503, headers: new Headers(), body: new Uint8Array() };
+const labelCases: { failure: Failure; label: FailureLabel }[] = [
+  { failure: { kind: "status", code: 503, retryAfterMs: undefined, answer }, label: "status_5xx" },
+  { failure: { kind: "status", code: 500, retryAfterMs: undefined, answer }, label: "status_5xx" },
+  { failure: { kind: "status", code: 429, retryAfterMs: 1000, answer }, label: "status_429" },
+  { failure: { kind: "timeout" }, label: "timeout" },
+  { failure: { kind: "connect" }, label: "connect_error" },
+  { failure: { kind: "bad_stream", message: "boom" }, label: "bad_stream" },
+  { failure: { kind: "bad_response", code: "x", message: "odd" }, label: "bad_response" },
+  { failure: { kind: "redirect", code: 302 }, label: "redirect" },
+  { failure: { kind: "client_gone" }, label: "client_gone" },
+];
+
+Deno.test("telemetry: every kind of failure has one fixed reason label, whatever its status", () => {
+  for (const c of labelCases) assert.equal(failureLabel(c.failure), c.label, JSON.stringify(c.failure));
+  const t = telemetry();
+  for (const c of labelCases) t.attemptFailed("smart", failureLabel(c.failure), "m");
+  const series = /^modelpin_upstream_failures_total\{route="smart",reason="(\w+)"\}/gm;
+  const reasons = [...t.registry.render().matchAll(series)].map((m) => m[1]);
+  assert.deepEqual(reasons.sort(), [...new Set(labelCases.map((c) => c.label))].sort(), "no label per status code");
 });
 
-Deno.test("telemetry: a failure is described by status and the backend's own message", () => {
-  const body = new TextEncoder().encode('{"error":{"message":"model overloaded"}}');
-  const described = describeFailure("status_503", {
-    outcome: { kind: "response" },
-    response: new Response(null, { status: 503 }),
-    body,
-  });
-  assert.equal(described, "HTTP 503: model overloaded");
-  assert.equal(describeFailure("timeout", { outcome: { kind: "timeout" } }), "no answer within PROXY_TIMEOUT");
-  assert.equal(describeFailure("bad_stream", { outcome: { kind: "bad_stream" }, streamError: "boom" }), "boom");
-});
-
-Deno.test("describeFailure: a key straddling the cut is masked before the message is shortened", () => {
-  const key = "sk-lowercasekey0123456789abcdef";
-  const body = new TextEncoder().encode(JSON.stringify({ error: { message: `${"p".repeat(190)} key: ${key}` } }));
-  const said = describeFailure("status_500", { outcome: { kind: "response" }, body }, (t) => t.split(key).join("***"));
-  assert.ok(!said.includes(key.slice(0, 10)), said);
+Deno.test("telemetry: a failure on no known route is counted on route none", () => {
+  const t = telemetry();
+  t.attemptFailed("elsewhere", "timeout", "no answer");
+  assert.match(t.registry.render(), /^modelpin_upstream_failures_total\{route="none",reason="timeout"\} 1$/m);
+  assert.deepEqual(t.routes().map((r) => r.stats.failures), [0, 0]);
 });

@@ -11,7 +11,7 @@ import { handle } from "../../../src/proxy/handler.ts";
 import { buildState, type ProxyState } from "../../../src/proxy/state.ts";
 import type { FetchLike } from "../../../src/upstream/attempt.ts";
 import type { Transports } from "../../../src/upstream/transport.ts";
-import { ENDPOINTS } from "../../../src/endpoints.ts";
+import { TABLE } from "../../../src/endpoints.ts";
 
 const FAST_KEY = "sk-fast-route-0123456789";
 const SMART_KEY = "sk-smart-route-9876543210";
@@ -25,10 +25,12 @@ interface Sent {
   method: string;
   headers: Headers;
   body: string;
+  /** The attempt's abort signal (PROXY_TIMEOUT, the client leaving). */
+  signal: AbortSignal | undefined;
 }
 
 /** Answers an upstream request; `sent` is what the proxy sent. */
-type Script = (sent: Sent) => Response;
+type Script = (sent: Sent) => Response | Promise<Response>;
 
 /** Stub transports: each route's FetchLike records the request and answers from `script`. */
 function stubTransports(script: Script): { transports: Transports; sent: Sent[] } {
@@ -41,6 +43,7 @@ function stubTransports(script: Script): { transports: Transports; sent: Sent[] 
         method: init.method ?? "GET",
         headers: new Headers(init.headers),
         body: init.body == null ? "" : await new Response(init.body).text(),
+        signal: init.signal ?? undefined,
       };
       sent.push(call);
       return script(call);
@@ -113,7 +116,7 @@ async function assertOpenAIError(res: Response, status: number, code: string): P
 
 Deno.test("handler: a chat completion goes to the fast route with FAST_MODEL_NAME forced, the rest unchanged", async () => {
   const { state, sent } = proxy(ok);
-  const res = await handle(state, ENDPOINTS, chat("gpt-4", { temperature: 0.5, tools: [] }));
+  const res = await handle(state, TABLE, chat("gpt-4", { temperature: 0.5, tools: [] }));
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), completion("hi"));
   assert.equal(sent.length, 1);
@@ -131,7 +134,7 @@ Deno.test("handler: a chat completion goes to the fast route with FAST_MODEL_NAM
 Deno.test("handler: model 'smart' (any case) goes to the smart route with SMART_MODEL_NAME forced", async () => {
   const { state, sent } = proxy(ok);
   for (const model of ["smart", "SMART"]) {
-    const res = await handle(state, ENDPOINTS, chat(model));
+    const res = await handle(state, TABLE, chat(model));
     assert.equal(res.status, 200);
     await res.body?.cancel();
   }
@@ -148,7 +151,7 @@ Deno.test("handler: another endpoint (embeddings) goes to fast with its model fo
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ model: "smart", input: "x" }),
   });
-  const res = await handle(state, ENDPOINTS, req);
+  const res = await handle(state, TABLE, req);
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { object: "list", data: [] });
   assert.equal(sent[0].route, "fast", "only chat completions choose a route by model name");
@@ -163,7 +166,7 @@ Deno.test("handler: the route's key replaces the client's Authorization upstream
     "x-api-key": CLIENT_KEY,
     cookie: "session=1",
   });
-  const res = await handle(state, ENDPOINTS, req);
+  const res = await handle(state, TABLE, req);
   await res.body?.cancel();
   const headers = sent[0].headers;
   assert.equal(headers.get("authorization"), `Bearer ${SMART_KEY}`);
@@ -176,7 +179,7 @@ Deno.test("handler: the route's key replaces the client's Authorization upstream
 
 Deno.test("handler: GET /v1/models lists fast and smart without calling a backend", async () => {
   const { state, sent } = proxy(ok);
-  const res = await handle(state, ENDPOINTS, new Request("http://proxy.test/v1/models"));
+  const res = await handle(state, TABLE, new Request("http://proxy.test/v1/models"));
   assert.equal(res.status, 200);
   const body = await res.json();
   assert.equal(body.object, "list");
@@ -186,7 +189,7 @@ Deno.test("handler: GET /v1/models lists fast and smart without calling a backen
 
 Deno.test("handler: GET /health shows each route's host, model and breaker, never a key, and calls no backend", async () => {
   const { state, sent } = proxy(ok, { PROXY_API_KEYS: PROXY_KEY });
-  const res = await handle(state, ENDPOINTS, new Request("http://proxy.test/health"));
+  const res = await handle(state, TABLE, new Request("http://proxy.test/health"));
   assert.equal(res.status, 200, "no proxy key needed for /health");
   const text = await res.text();
   const body = JSON.parse(text);
@@ -203,7 +206,7 @@ Deno.test("handler: GET /health shows each route's host, model and breaker, neve
 Deno.test("handler: an unknown path is a 404 in OpenAI's shape naming method and path", async () => {
   const { state, sent } = proxy(ok);
   const message = await assertOpenAIError(
-    await handle(state, ENDPOINTS, new Request("http://proxy.test/nope")),
+    await handle(state, TABLE, new Request("http://proxy.test/nope")),
     404,
     "not_found",
   );
@@ -213,7 +216,7 @@ Deno.test("handler: an unknown path is a 404 in OpenAI's shape naming method and
 
 Deno.test("handler: a method the endpoint does not serve is a 405 with Allow", async () => {
   const { state, sent } = proxy(ok);
-  const res = await handle(state, ENDPOINTS, new Request("http://proxy.test/v1/chat/completions"));
+  const res = await handle(state, TABLE, new Request("http://proxy.test/v1/chat/completions"));
   assert.equal(res.headers.get("allow"), "POST");
   await assertOpenAIError(res, 405, "method_not_allowed");
   assert.equal(sent.length, 0);
@@ -221,12 +224,12 @@ Deno.test("handler: a method the endpoint does not serve is a 405 with Allow", a
 
 Deno.test("handler: with PROXY_API_KEYS, a missing or wrong key is a 401 and nothing goes upstream", async () => {
   const { state, sent } = proxy(ok, { PROXY_API_KEYS: PROXY_KEY });
-  await assertOpenAIError(await handle(state, ENDPOINTS, chat("gpt-4")), 401, "invalid_api_key");
+  await assertOpenAIError(await handle(state, TABLE, chat("gpt-4")), 401, "invalid_api_key");
   const wrong = post("/v1/chat/completions", { model: "x", messages: [] }, { authorization: "Bearer not-it" });
-  await assertOpenAIError(await handle(state, ENDPOINTS, wrong), 401, "invalid_api_key");
+  await assertOpenAIError(await handle(state, TABLE, wrong), 401, "invalid_api_key");
   // An unknown path is a 401 too: a stranger learns nothing about what exists.
   await assertOpenAIError(
-    await handle(state, ENDPOINTS, new Request("http://proxy.test/nope")),
+    await handle(state, TABLE, new Request("http://proxy.test/nope")),
     401,
     "invalid_api_key",
   );
@@ -236,7 +239,7 @@ Deno.test("handler: with PROXY_API_KEYS, a missing or wrong key is a 401 and not
 Deno.test("handler: with PROXY_API_KEYS, the right key is accepted and replaced by the route's key", async () => {
   const { state, sent } = proxy(ok, { PROXY_API_KEYS: PROXY_KEY });
   const req = post("/v1/chat/completions", { model: "x", messages: [] }, { authorization: `Bearer ${PROXY_KEY}` });
-  const res = await handle(state, ENDPOINTS, req);
+  const res = await handle(state, TABLE, req);
   assert.equal(res.status, 200);
   await res.body?.cancel();
   assert.equal(sent[0].headers.get("authorization"), `Bearer ${FAST_KEY}`);
@@ -245,7 +248,7 @@ Deno.test("handler: with PROXY_API_KEYS, the right key is accepted and replaced 
 Deno.test("handler: a Host header that is not a plain host is refused (400 invalid_host) before any backend call", async () => {
   const { state, sent } = proxy(ok);
   const req = new Request("http://proxy.test/v1/models", { headers: { host: "evil.test/v1?x=" } });
-  await assertOpenAIError(await handle(state, ENDPOINTS, req), 400, "invalid_host");
+  await assertOpenAIError(await handle(state, TABLE, req), 400, "invalid_host");
   assert.equal(sent.length, 0);
 });
 
@@ -253,14 +256,14 @@ Deno.test("handler: a path with characters a URL parser would rewrite is refused
   const { state, sent } = proxy(ok);
   // The URL parser keeps '|' as it is; a backend's parser may not.
   const req = new Request("http://proxy.test/v1/files|x", { method: "GET" });
-  await assertOpenAIError(await handle(state, ENDPOINTS, req), 400, "invalid_path");
+  await assertOpenAIError(await handle(state, TABLE, req), 400, "invalid_path");
   assert.equal(sent.length, 0);
 });
 
 Deno.test("handler: an encoded slash that could climb out of the base path is refused (400 invalid_path)", async () => {
   const { state, sent } = proxy(ok);
   await assertOpenAIError(
-    await handle(state, ENDPOINTS, new Request("http://proxy.test/v1/files/..%2f..%2fadmin")),
+    await handle(state, TABLE, new Request("http://proxy.test/v1/files/..%2f..%2fadmin")),
     400,
     "invalid_path",
   );
@@ -269,25 +272,99 @@ Deno.test("handler: an encoded slash that could climb out of the base path is re
 
 // ---------------------------------------------------------------- fallback and masking
 
-Deno.test("handler: a 503 from the primary falls back to the other route, and the log line says why", async () => {
+Deno.test("handler: a 503 from the primary is retried once on its route, then falls back, and the log line says why", async () => {
   const { state, sent, lines } = proxy((s) =>
     s.route === "fast" ? json({ error: { message: "overloaded" } }, 503) : json(completion("from smart"))
   );
-  const res = await handle(state, ENDPOINTS, chat("gpt-4"));
+  const res = await handle(state, TABLE, chat("gpt-4"));
   assert.equal(res.status, 200);
   assert.equal((await res.json()).choices[0].message.content, "from smart");
   assert.deepEqual(sent.map((s) => [s.route, JSON.parse(s.body).model]), [
     ["fast", "forced-fast"],
+    ["fast", "forced-fast"],
     ["smart", "forced-smart"],
   ]);
-  assert.equal(sent[1].headers.get("authorization"), `Bearer ${SMART_KEY}`, "each route gets its own key");
+  assert.equal(sent[2].headers.get("authorization"), `Bearer ${SMART_KEY}`, "each route gets its own key");
   assert.equal(lines.length, 1);
   assert.match(lines[0], /POST \/v1\/chat\/completions model=gpt-4 -> smart:forced-smart 200 .* fallback=status_503/);
+  assert.match(state.telemetry.registry.render(), /modelpin_retries_total\{route="fast",reason="status_5xx"\} 1/);
+});
+
+Deno.test("handler: with PROXY_RETRIES=0 a 503 falls back at once", async () => {
+  const { state, sent } = proxy(
+    (s) => s.route === "fast" ? json({ error: { message: "overloaded" } }, 503) : json(completion("from smart")),
+    { PROXY_RETRIES: "0" },
+  );
+  const res = await handle(state, TABLE, chat("gpt-4"));
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  assert.deepEqual(sent.map((s) => s.route), ["fast", "smart"]);
+});
+
+Deno.test("handler: a blip (one 500, one reset) is retried on the same route: the chosen model answers", async () => {
+  for (
+    const blip of [() => json({ error: { message: "blip" } }, 500), (): Response => {
+      throw new TypeError("reset");
+    }]
+  ) {
+    let calls = 0;
+    const { state, sent, lines } = proxy(() => ++calls === 1 ? blip() : json(completion("second try")));
+    const res = await handle(state, TABLE, chat("smart"));
+    assert.equal((await res.json()).choices[0].message.content, "second try");
+    assert.deepEqual(sent.map((s) => s.route), ["smart", "smart"], "no fallback: the user's model is kept");
+    assert.match(lines[0], /-> smart:forced-smart 200 .* fallback=no$/);
+    assert.equal(state.routes.smart.breaker.snapshot().state, "closed", "the success closed the breaker again");
+  }
+});
+
+Deno.test("handler: a 5xx that opens the route's breaker is not retried there", async () => {
+  const { state, sent } = proxy(
+    (s) => s.route === "fast" ? json({ error: { message: "down" } }, 502) : json(completion("from smart")),
+    { PROXY_BREAKER_FAILURES: "1" },
+  );
+  const res = await handle(state, TABLE, chat("gpt-4"));
+  await res.body?.cancel();
+  assert.deepEqual(sent.map((s) => s.route), ["fast", "smart"]);
+});
+
+Deno.test("handler: a 429 asking for at most 5 s is waited out and retried; a longer one falls back at once", async () => {
+  for (const [retryAfter, routes] of [["0.05", ["fast", "fast"]], ["6", ["fast", "smart"]]] as const) {
+    let calls = 0;
+    const { state, sent } = proxy((s) =>
+      s.route === "fast" && ++calls === 1
+        ? json({ error: { message: "slow down" } }, 429, { "retry-after": retryAfter })
+        : json(completion(`from ${s.route}`))
+    );
+    const started = performance.now();
+    const res = await handle(state, TABLE, chat("gpt-4"));
+    assert.equal((await res.json()).choices[0].message.content, `from ${routes[1]}`);
+    assert.deepEqual(sent.map((s) => s.route), routes);
+    if (retryAfter === "0.05") assert.ok(performance.now() - started >= 45, "the Retry-After was waited");
+  }
+});
+
+Deno.test("handler: a timeout is never retried on the same route", async () => {
+  const { state, sent } = proxy(
+    (s) =>
+      s.route === "fast"
+        ? new Promise<Response>((_, reject) => s.signal!.addEventListener("abort", () => reject(new Error("aborted"))))
+        : json(completion("from smart")),
+    { PROXY_TIMEOUT: "0.05" },
+  );
+  // The deadline timer is unref'd (it never keeps a server alive): this keeps the test's event loop going.
+  const alive = setInterval(() => {}, 1000);
+  try {
+    const res = await handle(state, TABLE, chat("gpt-4"));
+    assert.equal((await res.json()).choices[0].message.content, "from smart");
+    assert.deepEqual(sent.map((s) => s.route), ["fast", "smart"]);
+  } finally {
+    clearInterval(alive);
+  }
 });
 
 Deno.test("handler: a 400 from the primary is the client's problem: passed on, no fallback", async () => {
   const { state, sent, lines } = proxy(() => json({ error: { message: "bad request" } }, 400));
-  const res = await handle(state, ENDPOINTS, chat("gpt-4"));
+  const res = await handle(state, TABLE, chat("gpt-4"));
   assert.equal(res.status, 400);
   assert.deepEqual(await res.json(), { error: { message: "bad request" } });
   assert.equal(sent.length, 1);
@@ -296,10 +373,10 @@ Deno.test("handler: a 400 from the primary is the client's problem: passed on, n
 
 Deno.test("handler: when both routes fail, the first failure is answered and the log says the fallback failed too", async () => {
   const { state, sent, lines } = proxy(() => json({ error: { message: "down" } }, 503));
-  const res = await handle(state, ENDPOINTS, chat("gpt-4"));
+  const res = await handle(state, TABLE, chat("gpt-4"));
   assert.equal(res.status, 503);
   await res.body?.cancel();
-  assert.equal(sent.length, 2);
+  assert.deepEqual(sent.map((s) => s.route), ["fast", "fast", "smart", "smart"], "each route retried once");
   assert.match(lines[0], /-> fast:forced-fast 503 .* fallback=status_503_failed_too/);
 });
 
@@ -308,10 +385,10 @@ Deno.test("handler: a primary cooled by its breaker is skipped for the other rou
     (s) => s.route === "fast" ? json({ error: { message: "down" } }, 503) : json(completion("from smart")),
     { PROXY_BREAKER_FAILURES: "1" },
   );
-  const first = await handle(state, ENDPOINTS, chat("gpt-4")); // fast fails once: its breaker opens
+  const first = await handle(state, TABLE, chat("gpt-4")); // fast fails once: its breaker opens
   await first.body?.cancel();
   assert.deepEqual(sent.map((s) => s.route), ["fast", "smart"]);
-  const second = await handle(state, ENDPOINTS, chat("gpt-4"));
+  const second = await handle(state, TABLE, chat("gpt-4"));
   assert.equal(second.status, 200);
   await second.body?.cancel();
   assert.deepEqual(sent.map((s) => s.route), ["fast", "smart", "smart"], "fast was not tried again");
@@ -320,7 +397,7 @@ Deno.test("handler: a primary cooled by its breaker is skipped for the other rou
 
 Deno.test("handler: a key the backend echoes in a 200 body is masked before it reaches the client", async () => {
   const { state } = proxy((s) => json(completion(`you sent ${s.headers.get("authorization")}`)));
-  const res = await handle(state, ENDPOINTS, chat("gpt-4"));
+  const res = await handle(state, TABLE, chat("gpt-4"));
   assert.equal(res.status, 200);
   const text = await res.text();
   assert.ok(!text.includes(FAST_KEY), text);
@@ -328,13 +405,20 @@ Deno.test("handler: a key the backend echoes in a 200 body is masked before it r
 });
 
 Deno.test("handler: a streamed answer is relayed and logged when the stream ends", async () => {
-  const events = `data: {"choices":[{"delta":{"content":"hi"}}]}\n\ndata: [DONE]\n\n`;
-  const { state, lines } = proxy(() => new Response(events, { headers: { "content-type": "text/event-stream" } }));
-  const res = await handle(state, ENDPOINTS, chat("gpt-4", { stream: true }));
+  const first = `data: {"choices":[{"delta":{"content":"hi"}}]}\n\n`;
+  const upstream = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = upstream.writable.getWriter();
+  writer.write(new TextEncoder().encode(first));
+  const { state, lines } = proxy(() =>
+    new Response(upstream.readable, { headers: { "content-type": "text/event-stream" } })
+  );
+  const res = await handle(state, TABLE, chat("gpt-4", { stream: true }));
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("cache-control"), "no-cache");
   assert.equal(lines.length, 0, "the line waits for the stream's end");
-  assert.equal(await res.text(), events);
+  writer.write(new TextEncoder().encode("data: [DONE]\n\n"));
+  assert.equal(await res.text(), first + "data: [DONE]\n\n");
+  await writer.closed.catch(() => {}); // [DONE] ends the stream: the backend's body is let go
   assert.equal(lines.length, 1);
   assert.match(lines[0], / 200 .*ms stream end=complete fallback=no$/);
 });
@@ -351,7 +435,7 @@ Deno.test("handler: /v1/messages goes upstream as a chat completion and comes ba
   const { state, sent } = proxy(() => json(completion("hi there")));
   const res = await handle(
     state,
-    ENDPOINTS,
+    TABLE,
     post("/v1/messages?beta=true", claudeRequest, { "x-api-key": CLIENT_KEY, "anthropic-version": "2023-06-01" }),
   );
   assert.equal(res.status, 200);
@@ -377,7 +461,7 @@ Deno.test("handler: a backend 401 on /v1/messages comes back in Anthropic's erro
   const { state } = proxy(() =>
     json({ error: { message: "invalid upstream key", type: "invalid_request_error" } }, 401)
   );
-  const res = await handle(state, ENDPOINTS, post("/v1/messages", { ...claudeRequest, model: "claude-sonnet-4" }));
+  const res = await handle(state, TABLE, post("/v1/messages", { ...claudeRequest, model: "claude-sonnet-4" }));
   assert.equal(res.status, 401);
   assert.deepEqual(await res.json(), {
     type: "error",
@@ -387,7 +471,7 @@ Deno.test("handler: a backend 401 on /v1/messages comes back in Anthropic's erro
 
 Deno.test("handler: the proxy's own 401 on /v1/messages is in Anthropic's shape too", async () => {
   const { state, sent } = proxy(ok, { PROXY_API_KEYS: PROXY_KEY });
-  const res = await handle(state, ENDPOINTS, post("/v1/messages", claudeRequest, { "x-api-key": "wrong-key" }));
+  const res = await handle(state, TABLE, post("/v1/messages", claudeRequest, { "x-api-key": "wrong-key" }));
   assert.equal(res.status, 401);
   const body = await res.json();
   assert.equal(body.type, "error");
@@ -402,9 +486,9 @@ Deno.test("handler: PROXY_LOG=json writes one JSON object per request with the r
     (s) => s.route === "fast" ? json({ error: { message: "down" } }, 502) : json(completion("ok")),
     { PROXY_LOG: "json" },
   );
-  const res = await handle(state, ENDPOINTS, chat("gpt-4"));
+  const res = await handle(state, TABLE, chat("gpt-4"));
   await res.body?.cancel();
-  const local = await handle(state, ENDPOINTS, new Request("http://proxy.test/v1/models"));
+  const local = await handle(state, TABLE, new Request("http://proxy.test/v1/models"));
   await local.body?.cancel();
   assert.equal(lines.length, 2);
   const [line, modelsLine] = lines.map((l) => JSON.parse(l));
@@ -424,7 +508,7 @@ Deno.test("handler: PROXY_LOG=json writes one JSON object per request with the r
 
 Deno.test("handler: PROXY_LOG=off writes nothing", async () => {
   const { state, lines } = proxy(ok, { PROXY_LOG: "off" });
-  const res = await handle(state, ENDPOINTS, chat("gpt-4"));
+  const res = await handle(state, TABLE, chat("gpt-4"));
   await res.body?.cancel();
   assert.deepEqual(lines, []);
 });
@@ -435,7 +519,7 @@ Deno.test("handler: no log line ever holds a key, a body or the query", async ()
     model: "gpt-4",
     messages: [{ role: "user", content: "secret prompt" }],
   }, { authorization: `Bearer ${CLIENT_KEY}` });
-  const res = await handle(state, ENDPOINTS, req);
+  const res = await handle(state, TABLE, req);
   await res.body?.cancel();
   assert.equal(lines.length, 1);
   for (const never of [CLIENT_KEY, FAST_KEY, "secret prompt", "?"]) assert.ok(!lines[0].includes(never), lines[0]);

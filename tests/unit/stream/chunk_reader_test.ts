@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ChunkReader } from "../../../src/upstream/chunk_reader.ts";
+import { ChunkReader } from "../../../src/stream/chunk_reader.ts";
 
 Deno.test("ChunkReader: a fetch body's chunks come as exact-size copies, not views pinning 64 KiB each", async () => {
   const events = ["data: one\n\n", "data: two\n\n", "data: [DONE]\n\n"];

@@ -9,7 +9,7 @@
  */
 
 /** The result shape of a reader's `read()`. */
-export type ChunkResult = { done: false; value: Uint8Array<ArrayBuffer> } | { done: true; value?: undefined };
+export type ChunkResult = ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
 
 /** The reading side of a relayed body: `read` and `cancel`, like a stream reader. */
 export interface ChunkSource {
@@ -42,10 +42,10 @@ export class ChunkReader implements ChunkSource {
   async read(): Promise<ChunkResult> {
     if (this.#plain) {
       const { done, value } = await this.#plain.read();
-      return done ? { done: true } : { done: false, value };
+      return done ? { done: true, value: undefined } : { done: false, value };
     }
     const { done, value } = await this.#byob!.read(new Uint8Array(this.#scratch!));
-    if (done || value === undefined) return { done: true };
+    if (done || value === undefined) return { done: true, value: undefined };
     // The read transferred the scratch buffer into `value`; take it back for the next read.
     this.#scratch = value.buffer as ArrayBuffer;
     if (value.byteLength === 0) return this.read();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { retryAfterMs } from "../../../src/proxy/retry_after.ts";
+import { retryAfterMs } from "../../../src/upstream/retry_after.ts";
 
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0); // Wed, 01 Jan 2025 12:00:00 GMT
 

@@ -1,0 +1,241 @@
+/**
+ * Masking configured keys in what leaves the proxy, in every spelling a
+ * reader would decode to the key: literal, JSON-escaped (`\u0066` in either
+ * hex case, `\/` as PHP writes it, `\"`, `\\`) and percent-encoded (`%2B` as
+ * in a URL), in any mix: the keys are matched on what the bytes' units
+ * decode to (see spellings.ts).
+ *
+ * Matching is Knuth-Morris-Pratt per key over the decoded units: every byte
+ * is decoded once and advances each key's state once. A stream holds back
+ * only what could still become a key: the bytes since the earliest key
+ * prefix that is still matching, at most a key's length in escapes, so a
+ * key split anywhere (and a longer key that starts with a shorter one) is
+ * masked whole, and an event's blank line is never held.
+ *
+ * @module
+ */
+
+/** What a key is replaced with. */
+export const MASK = "***";
+
+/**
+ * Keys shorter than this are not masked: a local backend's `EMPTY` or `x` would
+ * match ordinary text and mangle headers and bodies, and such keys guard nothing.
+ */
+export const MIN_MASKED_KEY = 8;
+
+import { KeyStream } from "./key_stream.ts";
+import {
+  BACKSLASH,
+  decodeUnit,
+  INCOMPLETE,
+  NO_CHAR,
+  PERCENT,
+  prepare,
+  type PreparedKey,
+  type Unit,
+} from "./spellings.ts";
+
+const MASK_BYTES = new TextEncoder().encode(MASK);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/**
+ * The keys to mask: long enough to be secrets, without duplicates, longest
+ * first.
+ */
+export function maskableKeys(keys: readonly string[]): string[] {
+  return [...new Set(keys.filter((k) => k.length >= MIN_MASKED_KEY))].sort((a, b) => b.length - a.length);
+}
+
+/** The configured keys, prepared once, and masking in text, whole bodies and streams. */
+export class KeyMasker {
+  readonly #sources: string[];
+  readonly #keys: PreparedKey[];
+  #lower: KeyMasker | undefined;
+  readonly #longest: number;
+  /** Bytes that can start a unit of a key: each key's first character, `\` and `%`. */
+  readonly #starts: Uint8Array;
+  /** 1 for each character that starts a key. */
+  readonly #first: Uint8Array;
+
+  /** Masks `keys` (too short ones and duplicates are dropped, see {@linkcode maskableKeys}). */
+  constructor(keys: readonly string[]) {
+    this.#sources = maskableKeys(keys);
+    this.#keys = this.#sources.flatMap((key) => prepare(key, MIN_MASKED_KEY));
+    this.#longest = this.#keys.reduce((n, k) => Math.max(n, k.chars.length), 0);
+    const starts = new Set<number>([BACKSLASH, PERCENT]);
+    for (const k of this.#keys) starts.add(k.chars[0]);
+    this.#starts = Uint8Array.from([...starts].filter((c) => c < 0x80));
+    this.#first = new Uint8Array(128);
+    for (const k of this.#keys) if (k.chars[0] < 0x80) this.#first[k.chars[0]] = 1;
+  }
+
+  /** The same keys lower-cased, for text that is (header names): made once. */
+  lowerCased(): KeyMasker {
+    return this.#lower ??= new KeyMasker(this.#sources.map((k) => k.toLowerCase()));
+  }
+
+  /** False when there is nothing to mask, so callers can skip the work. */
+  get active(): boolean {
+    return this.#keys.length > 0;
+  }
+
+  /** `text` with every key masked. */
+  text(text: string): string {
+    if (!this.active || text === "") return text;
+    const bytes = encoder.encode(text);
+    const masked = this.bytes(bytes);
+    return masked === bytes ? text : decoder.decode(masked);
+  }
+
+  /**
+   * `text` masked, then cut to `max` characters (and "…" when it was longer):
+   * only a window a key could straddle is read, and a key across the cut is
+   * masked, never cut.
+   */
+  cut(text: string, max: number): string {
+    if (text.length <= max) return this.text(text);
+    // An escape spells a character in at most 6: a key starting before the cut ends within this window.
+    // Masked as a stream, so a key that the window's end cuts is held back, not slid into view.
+    const window = text.slice(0, max + 6 * this.#longest);
+    if (!this.active) return text.slice(0, max) + "…";
+    const whole = window.length === text.length;
+    const bytes = encoder.encode(window);
+    const { out, held } = this.run(bytes, bytes.length, whole);
+    const masked = decoder.decode(out);
+    return !whole || held > 0 || masked.length > max ? masked.slice(0, max) + "…" : masked;
+  }
+
+  /** A whole body with every key masked; the same array when nothing was found. */
+  bytes<T extends Uint8Array>(body: T): T | Uint8Array<ArrayBuffer> {
+    if (!this.active || body.length === 0 || !this.#mayHold(body)) return body;
+    const run = this.run(body, body.length, true);
+    return run.replaced ? run.out : body;
+  }
+
+  /** A masker for one stream: it holds back what could still become a key. */
+  stream(): KeyStream {
+    return new KeyStream(this);
+  }
+
+  /** Whether `body` holds any byte that could start a key's unit (a native scan per candidate byte). */
+  #mayHold(body: Uint8Array): boolean {
+    for (const b of this.#starts) if (body.indexOf(b) >= 0) return true;
+    return false;
+  }
+
+  /**
+   * Masks `buf[0, end)`. Unless `final`, it stops at the earliest unit from which
+   * a key could still complete: those `held` bytes wait for the next chunk.
+   */
+  run(buf: Uint8Array, end: number, final: boolean): { out: Uint8Array<ArrayBuffer>; held: number; replaced: boolean } {
+    const { matches, limit } = this.#find(buf, end, final);
+    // Leftmost, then longest, never overlapping: what a reader sees as one key is masked as one.
+    matches.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+    const parts: Uint8Array[] = [];
+    let copied = 0;
+    let replaced = false;
+    for (const [start, stop] of matches) {
+      if (start < copied || start >= limit) continue;
+      if (start > copied) parts.push(buf.subarray(copied, start));
+      parts.push(MASK_BYTES);
+      copied = stop;
+      replaced = true;
+    }
+    const keep = Math.max(limit, copied);
+    if (copied < keep) parts.push(buf.subarray(copied, keep));
+    return { out: join(parts), held: end - keep, replaced };
+  }
+
+  /**
+   * Every match `[start, stop)` of a key in `buf[0, end)`, and the limit before
+   * which they are decided: the start of the earliest key prefix still matching
+   * at the end (or of an escape cut in two), unless `final`.
+   */
+  #find(buf: Uint8Array, end: number, final: boolean): { matches: [number, number][]; limit: number } {
+    const keys = this.#keys;
+    const states = new Int32Array(keys.length);
+    // Where the last `longest` units start: a match's first byte, from its length in units.
+    const ring = new Int32Array(this.#longest + 1);
+    const next = new Int32Array(this.#starts.length).fill(-2);
+    const matches: [number, number][] = [];
+    const unit: Unit = { char: 0, length: 0 };
+    let units = 0;
+    let active = 0; // keys with a prefix matching now
+    let at = 0;
+    let limit = end;
+    while (at < end) {
+      if (active === 0) {
+        at = this.#skip(buf, at, end, next);
+        if (at >= end) break;
+      }
+      const b = buf[at];
+      if (b !== BACKSLASH && b !== PERCENT) {
+        unit.char = b < 0x80 ? b : NO_CHAR;
+        unit.length = 1;
+      } else decodeUnit(buf, at, end, final, unit);
+      if (unit.char === INCOMPLETE) {
+        limit = at;
+        break;
+      }
+      // Nothing is matching and this unit starts no key: the common case costs no key loop.
+      if (active === 0 && (unit.char < 0 || this.#first[unit.char] === 0)) {
+        at += unit.length;
+        continue;
+      }
+      ring[units % ring.length] = at;
+      units++;
+      const c = unit.char;
+      active = 0;
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k];
+        let s = states[k];
+        if (c < 0) s = 0;
+        else {
+          while (s > 0 && key.chars[s] !== c) s = key.failure[s - 1];
+          if (key.chars[s] === c) s++;
+        }
+        if (s === key.chars.length) {
+          matches.push([ring[(units - s) % ring.length], at + unit.length]);
+          s = key.failure[s - 1];
+        }
+        states[k] = s;
+        if (s > 0) active++;
+      }
+      at += unit.length;
+    }
+    if (!final) {
+      for (let k = 0; k < keys.length; k++) {
+        if (states[k] > 0) limit = Math.min(limit, ring[(units - states[k]) % ring.length]);
+      }
+    }
+    return { matches, limit };
+  }
+
+  /**
+   * From `at`, the next byte that could start a key's unit (no prefix is
+   * matching). `next` caches each candidate byte's next position, so every
+   * byte value is searched forward once per run.
+   */
+  #skip(buf: Uint8Array, at: number, end: number, next: Int32Array): number {
+    let nearest = end;
+    for (let j = 0; j < this.#starts.length; j++) {
+      if (next[j] !== -1 && next[j] < at) next[j] = buf.indexOf(this.#starts[j], at);
+      if (next[j] >= 0 && next[j] < nearest) nearest = next[j];
+    }
+    return nearest;
+  }
+}
+
+function join(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  if (parts.length === 1 && parts[0].buffer instanceof ArrayBuffer) return parts[0] as Uint8Array<ArrayBuffer>;
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

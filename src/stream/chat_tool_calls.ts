@@ -1,0 +1,112 @@
+/**
+ * Tool calls of a chat completion stream, assembled from their fragments
+ * for a translator (Anthropic's, the Responses API's). Calls are told apart
+ * by `index`, or by `id` when a backend sends none (Gemini's OpenAI endpoint
+ * sends each call whole, with its own id and no index); a fragment with
+ * neither continues the last call. Arguments are held, within a bound, so a
+ * translator can give its client arguments that parse.
+ *
+ * @module
+ */
+
+import { StreamLimitError } from "./sse_framer.ts";
+
+/** A JSON object. */
+type Json = Record<string, unknown>;
+
+/**
+ * The most text a translator holds for one answer (tool arguments, and text
+ * that waits for the tool calls); a backend that sends more fails the stream
+ * instead of growing it.
+ */
+export const MAX_TOOL_ARGUMENT_BYTES = 16 * 1024 * 1024;
+
+/** Thrown when a stream's tool arguments outgrow {@linkcode MAX_TOOL_ARGUMENT_BYTES}. */
+export class ToolArgumentsTooLargeError extends StreamLimitError {
+  /** Names the bound. */
+  constructor() {
+    super(`the backend sent tool arguments larger than ${MAX_TOOL_ARGUMENT_BYTES / 1048576} MiB`);
+    this.name = "ToolArgumentsTooLargeError";
+  }
+}
+
+/** One tool call as it is assembled. */
+export interface ToolCall {
+  /** Its place among the calls, in the order they appeared (0, 1, ...). */
+  readonly order: number;
+  /** The backend's call id ("" until one is seen). */
+  id: string;
+  /** The function's name ("" until one is seen; the first one counts). */
+  name: string;
+  /** The argument text so far. */
+  args: string;
+}
+
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The tool calls of one answer. */
+export class ChatToolCalls {
+  readonly #byKey = new Map<string, ToolCall>();
+  readonly #calls: ToolCall[] = [];
+  #last: ToolCall | undefined;
+  #bytes = 0;
+
+  /** The calls, in the order they appeared. */
+  get all(): readonly ToolCall[] {
+    return this.#calls;
+  }
+
+  /**
+   * Counts `text` that a translator holds for this answer (tool arguments, and
+   * text it keeps until the calls are done) against one bound.
+   * Throws {@linkcode ToolArgumentsTooLargeError}.
+   */
+  hold(text: string): void {
+    this.#bytes += text.length;
+    if (this.#bytes > MAX_TOOL_ARGUMENT_BYTES) throw new ToolArgumentsTooLargeError();
+  }
+
+  /**
+   * Adds one fragment (an element of a delta's `tool_calls`); returns its call
+   * and whether the fragment started it. Throws {@linkcode ToolArgumentsTooLargeError}.
+   */
+  add(fragment: Json): { call: ToolCall; started: boolean; args: string } {
+    const fn = isObject(fragment.function) ? fragment.function : {};
+    const id = typeof fragment.id === "string" ? fragment.id : "";
+    const key = typeof fragment.index === "number" ? `#${fragment.index}` : id !== "" ? `id:${id}` : undefined;
+    let call = key === undefined ? this.#last : this.#byKey.get(key);
+    const started = call === undefined;
+    if (call === undefined) {
+      call = { order: this.#calls.length, id: "", name: "", args: "" };
+      this.#calls.push(call);
+      this.#byKey.set(key ?? "#0", call);
+    }
+    // A call known by its index may carry its id later; later lookups by that id find it too.
+    if (call.id === "" && id !== "") {
+      call.id = id;
+      if (!this.#byKey.has(`id:${id}`)) this.#byKey.set(`id:${id}`, call);
+    }
+    // Some backends repeat the name on every fragment: the first one counts.
+    if (call.name === "" && typeof fn.name === "string") call.name = fn.name;
+    const args = typeof fn.arguments === "string" ? fn.arguments : "";
+    this.hold(args);
+    call.args += args;
+    this.#last = call;
+    return { call, started, args };
+  }
+}
+
+/**
+ * A call's arguments as a JSON object that a client's SDK parses: the text
+ * itself when it is one, `{}` when it is empty, not JSON, or not an object.
+ * Both the JSON answer and the stream give the client this same object.
+ */
+export function argumentsObject(args: string, parse: (text: string) => unknown): Json {
+  if (args.trim() === "") return {};
+  try {
+    const parsed = parse(args);
+    return isObject(parsed) ? parsed : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The relay's stages for an SSE stream: upstream bytes are framed into
+ * events once, each event is read once through its grammar (usage, finish,
+ * the last event, an error), and a dialect's translator turns it into the
+ * client's bytes. The stream is over at the grammar's last event, at an
+ * error event, or when the translator says its answer is whole; a clean
+ * close is complete only for an answer that finished.
+ *
+ * @module
+ */
+
+import { concatBytes } from "../bytes.ts";
+import type { EventGrammar, EventInfo } from "./event_grammar.ts";
+import type { RelayStages, StageOutput } from "./relay.ts";
+import type { SseEvent, SseFramer } from "./sse_framer.ts";
+import type { Usage } from "./usage.ts";
+
+/** An event and what its grammar read in it. */
+export interface JudgedEvent {
+  /** The event. */
+  event: SseEvent;
+  /** What it means. */
+  info: EventInfo;
+}
+
+/** Client bytes, as text (a translation) or bytes (an event passed on). */
+export type Output = string | Uint8Array<ArrayBuffer> | undefined;
+
+/**
+ * Turns upstream events into the client's. A dialect's translator keeps its
+ * own state; the relay asks it for each event in order.
+ */
+export interface StreamTranslator {
+  /** Client bytes for one upstream event. */
+  event(event: SseEvent, info: EventInfo): Output;
+  /** The answer is complete (its last event, or a clean close after its finish): the closing bytes. */
+  complete(): Output;
+  /** The stream failed: the client's error event, in the dialect's shape. */
+  fail(message: string, code: string): string;
+  /** True once the client's answer is whole: the relay ends the stream and stops the backend. */
+  readonly finished: boolean;
+}
+
+const encoder = new TextEncoder();
+
+/** The stages of one SSE stream. */
+export class EventStages implements RelayStages {
+  /** The last usage the backend reported. */
+  usage: Usage | undefined;
+  readonly #head: JudgedEvent[];
+  readonly #framer: SseFramer;
+  readonly #grammar: EventGrammar;
+  readonly #translator: StreamTranslator;
+  #finished = false;
+  #over: "complete" | "error" | undefined;
+  #out: Uint8Array<ArrayBuffer>[] = [];
+
+  /** `head` are the events the judge read, `framer` holds the one in progress. */
+  constructor(head: JudgedEvent[], framer: SseFramer, grammar: EventGrammar, translator: StreamTranslator) {
+    this.#head = head;
+    this.#framer = framer;
+    this.#grammar = grammar;
+    this.#translator = translator;
+  }
+
+  start(): StageOutput {
+    for (const { event, info } of this.#head) this.#feed(event, info);
+    this.#head.length = 0;
+    return this.#output();
+  }
+
+  push(chunk: Uint8Array<ArrayBuffer>): StageOutput {
+    for (const event of this.#framer.push(chunk)) {
+      if (this.#over) break;
+      this.#feed(event, this.#grammar.inspect(event));
+    }
+    // The events before an oversized one were passed on; the stream cannot go past it.
+    if (this.#framer.overflow && !this.#over) throw this.#framer.overflow;
+    return this.#output();
+  }
+
+  close(): { out: Uint8Array<ArrayBuffer> | undefined; end: "complete" | "error" | "truncated" } {
+    const rest = this.#framer.end();
+    if (rest !== undefined) this.#feed(rest, this.#grammar.inspect(rest));
+    if (this.#over === undefined) {
+      // A stream that delivered its finish is complete without its last event; never one made up.
+      if (this.#grammar.needsEnd && !this.#finished) return { out: undefined, end: "truncated" };
+      this.#add(this.#translator.complete());
+    }
+    return { out: this.#output().out, end: this.#over ?? "complete" };
+  }
+
+  fail(message: string, code: string): Uint8Array<ArrayBuffer> {
+    return encoder.encode(this.#translator.fail(message, code));
+  }
+
+  #feed(event: SseEvent, info: EventInfo): void {
+    if (this.#over) return;
+    if (info.usage) this.usage = info.usage;
+    if (info.finished) this.#finished = true;
+    this.#add(this.#translator.event(event, info));
+    if (info.kind === "done") this.#over = "complete";
+    else if (info.kind === "error") this.#over = "error";
+    else if (this.#translator.finished) this.#over = "complete";
+  }
+
+  #add(out: Output): void {
+    if (out === undefined || out.length === 0) return;
+    this.#out.push(typeof out === "string" ? encoder.encode(out) : out);
+  }
+
+  #output(): StageOutput {
+    const parts = this.#out;
+    this.#out = [];
+    const out = parts.length === 0 ? undefined : concatBytes(parts);
+    return this.#over ? { out, end: this.#over } : { out };
+  }
+}
+
+/** The stages of a body that is not SSE: its bytes as they come (keys are masked by the relay). */
+export class BodyStages implements RelayStages {
+  readonly #head: Uint8Array<ArrayBuffer>[];
+
+  /** `head` are the chunks already read. */
+  constructor(head: Uint8Array<ArrayBuffer>[]) {
+    this.#head = head;
+  }
+
+  start(): StageOutput {
+    const out = this.#head.length === 0 ? undefined : concatBytes(this.#head);
+    this.#head.length = 0;
+    return { out };
+  }
+
+  push(chunk: Uint8Array<ArrayBuffer>): StageOutput {
+    return { out: chunk };
+  }
+
+  close(): { out: undefined; end: "complete" } {
+    return { out: undefined, end: "complete" };
+  }
+
+  fail(): undefined {
+    return undefined;
+  }
+}
+
+/** A translator that passes every event on as it came; `fail` renders the client's error event. */
+export function passThrough(fail: (message: string, code: string) => string): StreamTranslator {
+  return {
+    event: (event) => event.raw,
+    complete: () => undefined,
+    fail,
+    finished: false,
+  };
+}
