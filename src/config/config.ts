@@ -25,6 +25,8 @@ export interface Settings {
   bindHost: string;
   /** Wait for a backend's first answer, in ms; 0 = none. */
   timeoutMs: number;
+  /** For a stream that can fall back: wait for the head before asking the backend if it is alive, in ms; 0 = never. */
+  headTimeoutMs: number;
   /** Longest silence inside a stream, in ms; 0 = none. */
   idleTimeoutMs: number;
   /** Retries on the same route after a transient failure, before falling back; 0 = none. */

@@ -77,7 +77,8 @@ export type SettingField =
   | "log"
   | "anthropicFastModels"
   | "anthropicMaxTokens"
-  | "retries";
+  | "retries"
+  | "headTimeoutMs";
 
 /** The variables of one route; SMART_* values fall back to FAST_* ones, FAST_* to the old REAL_* names. */
 export const ROUTE_VARIABLES: readonly Variable[] = [
@@ -158,6 +159,14 @@ export const SETTING_VARIABLES: readonly Variable[] = [
     field: "timeoutMs",
     default: "120",
     help: "wait for a backend's first answer (0 = none)",
+  },
+  {
+    name: "PROXY_HEAD_TIMEOUT",
+    kind: "seconds",
+    field: "headTimeoutMs",
+    default: "15",
+    help:
+      "for a stream that can still fall back: seconds without the backend's response head before modelpin asks it whether it is alive (0 = never)",
   },
   {
     name: "PROXY_IDLE_TIMEOUT",

@@ -11,13 +11,14 @@ import type { RouteConfig, RouteName } from "../config/config.ts";
 import { ProxyError } from "../errors/errors.ts";
 import { describeFailure } from "../ops/failure_text.ts";
 import type { Judged } from "../upstream/answer.ts";
-import { attemptUpstream } from "../upstream/attempt.ts";
+import { attemptUpstream, type HeadWatch } from "../upstream/attempt.ts";
 import { type Failure, type FailureLabel, failureLabel, failureReason, isRouteFailure } from "../upstream/failure.ts";
 import { setUpstreamKey } from "../upstream/headers.ts";
 import { checkedUpstreamUrl } from "../upstream/upstream_url.ts";
 import type { RouteRequest } from "./dialect.ts";
 import type { Reply } from "./endpoint.ts";
 import { failureError } from "./failure_error.ts";
+import { headWatch } from "./liveness.ts";
 import { respond } from "./respond.ts";
 import { fallbackTo, otherRoute, type RoutePlan, startPlan } from "./routing.ts";
 import type { ProxyState, RequestContext, Route } from "./state.ts";
@@ -51,7 +52,11 @@ export async function forward(state: ProxyState, ctx: RequestContext, plan: Upst
   let name: RouteName | undefined = routes.first;
   for (let attempts = 1; name !== undefined; attempts++) {
     const route = state.routes[name];
-    const { request, judged } = await tryRoute(state, ctx, plan, route);
+    // A stream whose backend accepts and never answers can still fall back in seconds: it is watched.
+    const watch = plan.wantStream && attempts === 1 && routes.then !== undefined
+      ? headWatch(route, state.config.headTimeoutMs)
+      : undefined;
+    const { request, judged } = await tryRoute(state, ctx, plan, route, watch);
     if (judged.answer) {
       ctx.record.fallback = why?.reason;
       if (why) state.telemetry.fallback(otherRoute(name), name, why.label);
@@ -105,13 +110,19 @@ async function tryRoute(
   ctx: RequestContext,
   plan: UpstreamPlan,
   route: Route,
+  watch: HeadWatch | undefined,
 ): Promise<{ request: RouteRequest; judged: Judged }> {
   const started = performance.now();
   const budget = state.config.timeoutMs > 0 ? started + state.config.timeoutMs : undefined;
   for (let retries = 0;; retries++) {
     const request = plan.route(route.config);
     const attemptStarted = performance.now();
-    const judged = await attemptOn(state, ctx, plan, route, request, retries > 0 ? budget : undefined);
+    const judged = await attemptOn(state, ctx, route, {
+      plan,
+      request,
+      deadline: retries > 0 ? budget : undefined,
+      watch,
+    });
     tellBreaker(state, route, judged);
     noteAttempt(state, ctx, plan, route, judged, attemptStarted);
     const failure = judged.failure;
@@ -160,15 +171,19 @@ function pause(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
+/** What one attempt sends, and the limits it keeps. */
+interface AttemptPlan {
+  plan: UpstreamPlan;
+  request: RouteRequest;
+  /** A retry's remaining budget. */
+  deadline: number | undefined;
+  /** The late-head watch of a stream that can fall back. */
+  watch: HeadWatch | undefined;
+}
+
 /** One attempt on `route`; an attempt that could not be made releases the route's probe slot. */
-async function attemptOn(
-  state: ProxyState,
-  ctx: RequestContext,
-  plan: UpstreamPlan,
-  route: Route,
-  request: RouteRequest,
-  deadline: number | undefined,
-): Promise<Judged> {
+async function attemptOn(state: ProxyState, ctx: RequestContext, route: Route, a: AttemptPlan): Promise<Judged> {
+  const { plan, request } = a;
   try {
     if (state.stopped) throw ProxyError.shuttingDown();
     setUpstreamKey(plan.headers, route.config.apiKey);
@@ -183,7 +198,13 @@ async function attemptOn(
         body: request.body,
         expect: { stream: plan.wantStream, whole: request.json !== undefined, grammar: request.grammar },
       },
-      { fetch: route.transport, clientSignal: ctx.req.signal, inflight: state.inflight, deadline },
+      {
+        fetch: route.transport,
+        clientSignal: ctx.req.signal,
+        inflight: state.inflight,
+        deadline: a.deadline,
+        headWatch: a.watch,
+      },
     );
   } catch (err) {
     route.breaker.release(); // no verdict: never leave the route's probe slot claimed

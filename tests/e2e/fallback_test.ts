@@ -620,3 +620,49 @@ Deno.test("retry: a 429 with Retry-After: 1 is waited out and retried on the sam
   assert.ok(performance.now() - started >= 950, "the Retry-After was honoured before the retry");
   assert.equal(smart.seen.length, 0);
 });
+
+// ---------------------------------------------------------------- a backend that accepts and never answers
+
+/** A chat stream request. */
+function streamChat(proxy: TestProxy): Promise<Response> {
+  return chat(proxy, "gpt-4", { stream: true });
+}
+
+Deno.test("late head: a stream whose backend accepts and never answers (not even /models) falls back in seconds", async () => {
+  await using dead = hangBackend();
+  await using smart = fakeBackend(() =>
+    new Response(`data: {"choices":[{"delta":{"content":"from smart"}}]}\n\ndata: [DONE]\n\n`, {
+      headers: { "content-type": "text/event-stream" },
+    })
+  );
+  await using proxy = await startProxy(
+    twoRoutes({ fast: dead.baseUrl, smart: smart.baseUrl }, { PROXY_TIMEOUT: "30", PROXY_HEAD_TIMEOUT: "0.3" }),
+  );
+  const started = performance.now();
+  const res = await within(streamChat(proxy), 5000, "the fallback, long before PROXY_TIMEOUT");
+  assert.match(await res.text(), /from smart/);
+  assert.ok(performance.now() - started < 5000);
+  assert.equal(dead.calls(), 2, "the stream request, then the liveness request, both unanswered");
+  assert.match((await logLines(proxy))[0], /-> smart:vendor\/smart-model 200 .* fallback=timeout$/);
+});
+
+Deno.test("late head: a backend that is alive (it answers /models) keeps its stream, however late its head", async () => {
+  const release = deferred<void>();
+  await using slow = fakeBackend(async (seen) => {
+    if (seen.path.endsWith("/models")) return jsonResponse({ object: "list", data: [] });
+    await release.promise; // a model loading: the head comes only with the first token
+    return new Response(`data: {"choices":[{"delta":{"content":"from fast"}}]}\n\ndata: [DONE]\n\n`, {
+      headers: { "content-type": "text/event-stream" },
+    });
+  });
+  await using smart = goodBackend("smart");
+  await using proxy = await startProxy(
+    twoRoutes({ fast: slow.baseUrl, smart: smart.baseUrl }, { PROXY_TIMEOUT: "30", PROXY_HEAD_TIMEOUT: "0.2" }),
+  );
+  const pending = streamChat(proxy);
+  await eventually(() => slow.seen.some((s) => s.path.endsWith("/models")), 3000, "the liveness request");
+  release.resolve();
+  const res = await pending;
+  assert.match(await res.text(), /from fast/);
+  assert.equal(smart.seen.length, 0, "an alive backend is waited for");
+});
