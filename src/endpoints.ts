@@ -11,6 +11,8 @@ import { ANTHROPIC } from "./anthropic/dialect.ts";
 import { countTokens, messages } from "./anthropic/front_door.ts";
 import { OPENAI } from "./openai/dialect.ts";
 import { chatCompletions, otherApi } from "./openai/front_door.ts";
+import { RESPONSES } from "./responses/dialect.ts";
+import { responses } from "./responses/front_door.ts";
 import { metrics, statusJson, statusPage } from "./ops/endpoints.ts";
 import type { Endpoint } from "./proxy/endpoint.ts";
 import type { EndpointTable } from "./proxy/handler.ts";
@@ -46,15 +48,34 @@ export const ENDPOINTS: readonly Endpoint[] = [
     auth: true,
     counted: true,
     dialect: OPENAI,
+    api: "chat",
     handle: chatCompletions,
   },
-  { matches: is("/v1/messages"), methods: ["POST"], auth: true, counted: true, dialect: ANTHROPIC, handle: messages },
+  {
+    matches: is("/v1/responses", "/v1/responses/"),
+    methods: ["POST"],
+    auth: true,
+    counted: true,
+    dialect: RESPONSES,
+    api: "responses",
+    handle: responses,
+  },
+  {
+    matches: is("/v1/messages"),
+    methods: ["POST"],
+    auth: true,
+    counted: true,
+    dialect: ANTHROPIC,
+    api: "messages",
+    handle: messages,
+  },
   {
     matches: is("/v1/messages/count_tokens"),
     methods: ["POST"],
     auth: true,
     counted: true,
     dialect: ANTHROPIC,
+    api: "messages",
     handle: countTokens,
   },
   {
@@ -63,6 +84,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
     auth: true,
     counted: true,
     dialect: OPENAI,
+    api: "other",
     handle: otherApi,
   },
 ];

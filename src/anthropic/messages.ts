@@ -6,7 +6,7 @@
  */
 
 import { fail, isObject, type Json, requireString } from "./json.ts";
-import type { ToolNames } from "./tool_names.ts";
+import type { ToolNames } from "../request/tool_names.ts";
 
 /** Text of a `system` field: a string or text blocks, joined; `cache_control` and the like dropped. */
 export function systemText(system: unknown, field: string): string {

@@ -7,7 +7,7 @@
 
 import { fail, isObject, type Json, requireString } from "./json.ts";
 import { systemText, translateMessages } from "./messages.ts";
-import { ToolNames } from "./tool_names.ts";
+import { ToolNames } from "../request/tool_names.ts";
 
 /** The translated request and what the answer's translation needs to know. */
 export interface TranslatedRequest {

@@ -9,7 +9,7 @@ import { argumentsObject } from "../stream/chat_tool_calls.ts";
 import { parseJson } from "../json_depth.ts";
 import { type IdMaker, messageId, randomId } from "./ids.ts";
 import { mapStop } from "./stop_reason.ts";
-import type { ToolNames } from "./tool_names.ts";
+import type { ToolNames } from "../request/tool_names.ts";
 import { translateUsage } from "./usage.ts";
 import { isObject, type Json } from "./json.ts";
 

@@ -10,7 +10,7 @@ import { type ConfigSource, readConfigSource, type ReadOptions } from "./source.
 import { type ConfigProblem, type Problems, readSetting, textOf } from "./values.ts";
 import { SETTING_VARIABLES } from "./variables.ts";
 
-export { DEMO_MODEL, type RouteConfig, type RouteName } from "./routes.ts";
+export { DEMO_MODEL, type ResponsesApi, type RouteConfig, type RouteName } from "./routes.ts";
 export { CONFIG_VARIABLES, type ConfigSource, interpolatedNames, mergeSources, type ReadOptions } from "./source.ts";
 export type { ConfigProblem } from "./values.ts";
 

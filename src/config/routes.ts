@@ -5,7 +5,7 @@
  * @module
  */
 
-import { checkKey, type Problems, readBaseUrl, textOf } from "./values.ts";
+import { checkKey, type Problems, readBaseUrl, readSetting, textOf } from "./values.ts";
 import { ROUTE_VARIABLES } from "./variables.ts";
 
 /** The two routes a request can take. */
@@ -21,7 +21,15 @@ export interface RouteConfig {
   apiKey: string;
   /** The model forced on every request of this route. */
   model: string;
+  /**
+   * How `/v1/responses` reaches this backend: `native` (it has the Responses
+   * API), `translate` (only chat completions), or `auto` (ask it once).
+   */
+  responses: ResponsesApi;
 }
+
+/** How a route serves `/v1/responses`. */
+export type ResponsesApi = "auto" | "native" | "translate";
 
 /** The model name used by the built-in demo backend. */
 export const DEMO_MODEL = "modelpin-demo-echo";
@@ -34,8 +42,9 @@ export function isDemo(source: Partial<Record<string, string>>): boolean {
 /** The demo's two routes. */
 export function demoRoutes(): { fast: RouteConfig; smart: RouteConfig } {
   return {
-    fast: { name: "fast", baseUrl: null, apiKey: "", model: DEMO_MODEL },
-    smart: { name: "smart", baseUrl: null, apiKey: "", model: DEMO_MODEL },
+    // The demo backend answers chat completions only.
+    fast: { name: "fast", baseUrl: null, apiKey: "", model: DEMO_MODEL, responses: "translate" },
+    smart: { name: "smart", baseUrl: null, apiKey: "", model: DEMO_MODEL, responses: "translate" },
   };
 }
 
@@ -58,11 +67,11 @@ export function readRoutes(
     return { name, text: undefined };
   };
   const routes = {
-    fast: { name: "fast", baseUrl: null, apiKey: "", model: "" } as RouteConfig,
-    smart: { name: "smart", baseUrl: null, apiKey: "", model: "" } as RouteConfig,
+    fast: { name: "fast", baseUrl: null, apiKey: "", model: "", responses: "auto" } as RouteConfig,
+    smart: { name: "smart", baseUrl: null, apiKey: "", model: "", responses: "auto" } as RouteConfig,
   };
   const urls = new Map<string, URL | null>(); // each URL variable is read (and reported) once
-  const keysChecked = new Set<string>();
+  const checked = new Set<string>(); // keys and choices read (and reported) once
   for (const v of ROUTE_VARIABLES) {
     if (v.route === undefined) continue; // an old name: read through the variable that falls back to it
     const { name, text } = resolve(v.name);
@@ -71,9 +80,15 @@ export function readRoutes(
     if (v.kind === "url") {
       if (text !== undefined && !urls.has(name)) urls.set(name, readBaseUrl(name, text, problems));
       route.baseUrl = urls.get(name) ?? null;
+    } else if (v.kind === "choice") {
+      const value = text === undefined
+        ? undefined
+        : readSetting(byName.get(name)!, text, checked.has(name) ? [] : problems);
+      checked.add(name);
+      route.responses = (value ?? v.default ?? "auto") as ResponsesApi;
     } else if (v.kind === "key") {
-      if (!keysChecked.has(name)) checkKey(name, text, problems);
-      keysChecked.add(name);
+      if (!checked.has(name)) checkKey(name, text, problems);
+      checked.add(name);
       route.apiKey = text ?? "";
     } else route.model = text ?? "";
   }

@@ -56,7 +56,7 @@ export interface Variable {
   /** The configuration field a setting sets (`retired` ones set none). */
   field?: SettingField;
   /** For a route variable: its route and the route field it sets. */
-  route?: { name: "fast" | "smart"; field: "baseUrl" | "apiKey" | "model" };
+  route?: { name: "fast" | "smart"; field: "baseUrl" | "apiKey" | "model" | "responses" };
   /** For a route variable: the variable whose value it takes when unset (SMART_ from FAST_, FAST_ from REAL_). */
   fallsBackTo?: string;
   /** For a route variable: required unless in demo mode; the message says what to set. */
@@ -128,6 +128,30 @@ export const ROUTE_VARIABLES: readonly Variable[] = [
     route: { name: "smart", field: "model" },
     fallsBackTo: "FAST_MODEL_NAME",
     help: "the model forced on smart requests (default: FAST_MODEL_NAME)",
+  },
+  {
+    name: "FAST_RESPONSES_API",
+    kind: "choice",
+    default: "auto",
+    choices: {
+      auto: "ask the backend once whether it has /v1/responses (see README)",
+      native: "the backend has /v1/responses: requests go there, byte-faithful but for the model",
+      translate: "the backend has only /v1/chat/completions: requests and answers are translated",
+    },
+    route: { name: "fast", field: "responses" },
+    help: "how the fast route serves /v1/responses: auto, native or translate",
+  },
+  {
+    name: "SMART_RESPONSES_API",
+    kind: "choice",
+    choices: {
+      auto: "ask the backend once whether it has /v1/responses",
+      native: "the backend has /v1/responses",
+      translate: "the backend has only /v1/chat/completions",
+    },
+    route: { name: "smart", field: "responses" },
+    fallsBackTo: "FAST_RESPONSES_API",
+    help: "how the smart route serves /v1/responses (default: FAST_RESPONSES_API)",
   },
   { name: "REAL_BASE_URL", kind: "url", help: "old name of FAST_BASE_URL" },
   { name: "REAL_API_KEY", kind: "key", help: "old name of FAST_API_KEY" },

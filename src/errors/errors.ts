@@ -111,6 +111,17 @@ export class ProxyError extends Error {
     );
   }
 
+  /** A WebSocket upgrade: modelpin relays HTTP only, and could not force a model inside a WebSocket. */
+  static upgradeRequired(): ProxyError {
+    return new ProxyError(
+      426,
+      "invalid_request_error",
+      "upgrade_required",
+      "modelpin does not relay WebSockets (it could not force the model inside one): use HTTP",
+      { upgrade: "HTTP/1.1", connection: "Upgrade" },
+    );
+  }
+
   /** A path no endpoint serves. */
   static notFound(method: string, path: string): ProxyError {
     return new ProxyError(
@@ -170,6 +181,28 @@ export class ProxyError extends Error {
 /** The JSON text of an OpenAI-shaped error body. */
 export function errorBody(message: string, type: string, code: string): string {
   return JSON.stringify({ error: { message, type, code, param: null } });
+}
+
+/**
+ * `err` in OpenAI's error shape, the shape of every OpenAI-style API (chat
+ * completions, the Responses API): a backend's own error answer as it came
+ * (the backend speaks this API too), modelpin's own as `{"error": {...}}`.
+ */
+export function openAiErrorReply(err: ProxyError): {
+  status: number;
+  headers: [string, string][];
+  body: string | Uint8Array<ArrayBuffer>;
+} {
+  if (err.backend) {
+    const headers: [string, string][] = [];
+    err.backend.headers.forEach((value, name) => headers.push([name, value]));
+    return { status: err.backend.status, headers, body: err.backend.body };
+  }
+  return {
+    status: err.status,
+    headers: [["content-type", "application/json"], ...Object.entries(err.headers)],
+    body: errorBody(err.message, err.type, err.code),
+  };
 }
 
 /** Anything thrown while handling a request, as a {@linkcode ProxyError}: the unexpected ones are a 500 that echoes nothing. */

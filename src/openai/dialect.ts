@@ -7,9 +7,8 @@
  * @module
  */
 
-import { errorBody, type ProxyError } from "../errors/errors.ts";
-import { headerPairs } from "../upstream/headers.ts";
-import type { Dialect, ErrorReply } from "../proxy/dialect.ts";
+import { errorBody, openAiErrorReply } from "../errors/errors.ts";
+import type { Dialect } from "../proxy/dialect.ts";
 
 /** The SSE event that ends a stream the backend broke off, so clients can tell. */
 export function openAiStreamError(message: string, code: string): string {
@@ -17,16 +16,4 @@ export function openAiStreamError(message: string, code: string): string {
 }
 
 /** OpenAI's error shape, for chat completions and every other `/v1/...` path. */
-export const OPENAI: Dialect = {
-  name: "openai",
-  renderError(err: ProxyError): ErrorReply {
-    if (err.backend) {
-      return { status: err.backend.status, headers: headerPairs(err.backend.headers), body: err.backend.body };
-    }
-    return {
-      status: err.status,
-      headers: [["content-type", "application/json"], ...Object.entries(err.headers)],
-      body: errorBody(err.message, err.type, err.code),
-    };
-  },
-};
+export const OPENAI: Dialect = { name: "openai", renderError: openAiErrorReply };

@@ -18,6 +18,7 @@ import {
 import { type LaunchOptions, loadLaunchConfig } from "../config/launch_options.ts";
 import { authHeaders, connectProblem, errorSnippet, listedModels, probe } from "./doctor_probe.ts";
 import { KeyMasker } from "../security/key_masker.ts";
+import { probeResponsesApi } from "../upstream/responses_probe.ts";
 import { stitchUrl, upstreamTarget } from "../upstream/upstream_url.ts";
 
 /** A check's verdict. */
@@ -140,6 +141,33 @@ async function checkBackend(
   return { lines, reachable: true };
 }
 
+/**
+ * How a route serves `/v1/responses`, and why: its setting, or for `auto` the
+ * same question the proxy asks (POST {base}/responses with no model).
+ */
+async function checkResponsesWay(route: RouteConfig): Promise<CheckLine> {
+  const variable = `${route.name.toUpperCase()}_RESPONSES_API`;
+  const subject = route.name;
+  if (route.responses !== "auto") {
+    const how = route.responses === "native" ? "natively (to its /v1/responses)" : "translated to chat completions";
+    return { verdict: "OK", subject, text: `/v1/responses goes ${how}: ${variable}=${route.responses}` };
+  }
+  const url = stitchUrl(upstreamTarget(route.baseUrl!), "/v1/responses", "");
+  const found = await probeResponsesApi(fetch, url, route.apiKey);
+  if (found.way === undefined) {
+    return {
+      verdict: "WARN",
+      subject,
+      text:
+        `/v1/responses: the backend did not answer POST /responses (${found.said}); modelpin translates until it does`,
+    };
+  }
+  const how = found.way === "native"
+    ? "natively: the backend has /v1/responses"
+    : "translated to chat completions: the backend has no /v1/responses";
+  return { verdict: "OK", subject, text: `/v1/responses goes ${how} (${variable}=auto; it answered ${found.said})` };
+}
+
 /** Sends one `max_tokens: 1` chat completion on a route. */
 async function checkLive(route: RouteConfig, timeoutMs: number, mask: (s: string) => string): Promise<CheckLine> {
   const url = stitchUrl(upstreamTarget(route.baseUrl!), "/v1/chat/completions", "");
@@ -206,6 +234,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     const { lines, reachable } = await checkBackend(backend, timeoutMs, mask);
     for (const l of lines) print(l);
     failed ||= lines.some((l) => l.verdict === "FAIL");
+    if (reachable) { for (const route of backend.routes) print(await checkResponsesWay(route)); }
     if (!options.live) continue;
     for (const route of backend.routes) {
       if (!reachable) {

@@ -16,6 +16,8 @@ export interface RecentRequest {
   method: string;
   /** Path without the query string. */
   path: string;
+  /** The API it spoke (`chat`, `messages`, `responses`, `other`), or null for modelpin's own endpoints. */
+  api: string | null;
   /** The model the client asked for (a string), or null. */
   requested_model: string | null;
   /** The route that served it, or null when none was tried. */
@@ -45,6 +47,7 @@ export function describeEntry(e: LogEntry, at: number, mask: (s: string) => stri
     time: new Date(at).toISOString(),
     method: e.method,
     path: mask(e.path), // kept masked and cut already by the handler
+    api: e.api ?? null,
     requested_model: requested === null ? null : mask(requested),
     route: e.route ?? null,
     model: e.model && e.model !== "-" ? e.model : null,

@@ -23,12 +23,17 @@ export function boundedRequested(value: unknown, masker: { cut(text: string, max
   return { type: Array.isArray(value) ? "array" : typeof value };
 }
 
+/** The APIs that metrics and logs tell apart. */
+export type ApiLabel = "chat" | "messages" | "responses" | "other";
+
 /** The facts of one request that its log line reports. */
 export interface LogEntry {
   /** HTTP method. */
   method: string;
   /** Request path, without the query (which may carry secrets). */
   path: string;
+  /** The API it spoke (`chat`, `messages`, `responses`, `other`), for the forwarded ones. */
+  api?: ApiLabel;
   /** The model the client asked for, if any (bounded). */
   requested?: Requested;
   /** The route that served it (after any fallback), and the model forced there. */

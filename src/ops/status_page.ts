@@ -110,7 +110,7 @@ function renderRecent(list) {
   for (const q of list) {
     const tr = el("tr", "req");
     tr.append(el("td", "", fmtTime(q.time)));
-    tr.append(el("td", "mono", q.method + " " + q.path));
+    tr.append(el("td", "mono", q.method + " " + q.path + (q.api ? " (" + q.api + ")" : "")));
     const model = (q.requested_model === null ? "-" : q.requested_model) + " \\u2192 " + (q.route || "none") +
       (q.model ? ":" + q.model : "");
     tr.append(el("td", "mono model", model));

@@ -32,7 +32,7 @@ export interface RouteInfo {
 interface RouteInstruments {
   info: RouteInfo;
   stats: RouteStats;
-  byCode: Map<number, CounterChild>;
+  byCode: Map<string, CounterChild>;
   duration: { json: HistogramChild; stream: HistogramChild };
   firstByte: HistogramChild;
   tokensIn: CounterChild;
@@ -71,10 +71,11 @@ export class Telemetry {
     this.startedAt = PROCESS_START;
     const r = this.registry;
     this.#requests = r.register(
-      new Counter("modelpin_requests_total", "Requests answered, by the route that served them and status.", [
-        "route",
-        "code",
-      ]),
+      new Counter(
+        "modelpin_requests_total",
+        "Requests answered, by the route that served them, status, and API (chat, messages, responses, other).",
+        ["route", "code", "api"],
+      ),
     );
     this.#fallbacks = r.register(
       new Counter("modelpin_fallbacks_total", "Requests served by the other route.", ["from", "to", "reason"]),
@@ -158,10 +159,12 @@ export class Telemetry {
   /** A request was answered (for streams: its stream ended). Counts it and keeps it for the status page. */
   requestDone(entry: LogEntry): void {
     const r = this.#route(entry.route);
-    let child = r.byCode.get(entry.status);
+    // Children by status and API, made once each: the hot path is a map lookup and an increment.
+    const key = `${entry.status} ${entry.api ?? "none"}`;
+    let child = r.byCode.get(key);
     if (child === undefined) {
-      child = this.#requests.labels(r.info.name, String(entry.status));
-      r.byCode.set(entry.status, child);
+      child = this.#requests.labels(r.info.name, String(entry.status), entry.api ?? "none");
+      r.byCode.set(key, child);
     }
     child.value++;
     r.stats.requests++;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ApiLabel } from "../ops/request_log.ts";
 import type { StreamEnd } from "../stream/relay.ts";
 import type { Dialect } from "./dialect.ts";
 import type { ProxyState, RequestContext } from "./state.ts";
@@ -32,6 +33,8 @@ export interface Endpoint {
   counted: boolean;
   /** The API its clients speak: its errors are rendered in that API's shape. */
   dialect: Dialect;
+  /** The label metrics and the log tell its requests apart by (forwarded endpoints only). */
+  api?: ApiLabel;
   /** Answers the request; errors are thrown as ProxyError. */
   handle: (state: ProxyState, ctx: RequestContext) => Reply | Promise<Reply>;
 }

@@ -33,8 +33,12 @@ export interface UpstreamPlan {
   search: string;
   /** Hygienic headers; the route's key is set per attempt. */
   headers: Headers;
-  /** What goes to a route (its model forced), and how its answer comes back. */
-  route: (route: RouteConfig) => RouteRequest;
+  /**
+   * What goes to a route (its model forced), and how its answer comes back.
+   * May be async (a door that first asks how to reach the route); may throw a
+   * ProxyError (a request this route cannot take).
+   */
+  route: (route: RouteConfig) => RouteRequest | Promise<RouteRequest>;
   /** True when the client asked for an SSE stream. */
   wantStream: boolean;
   /** True when the model was forced (the log names the route's model). */
@@ -115,7 +119,13 @@ async function tryRoute(
   const started = performance.now();
   const budget = state.config.timeoutMs > 0 ? started + state.config.timeoutMs : undefined;
   for (let retries = 0;; retries++) {
-    const request = plan.route(route.config);
+    let request: RouteRequest;
+    try {
+      request = await plan.route(route.config);
+    } catch (err) {
+      route.breaker.release(); // no attempt, no verdict: never leave the route's probe slot claimed
+      throw err;
+    }
     const attemptStarted = performance.now();
     const judged = await attemptOn(state, ctx, route, {
       plan,

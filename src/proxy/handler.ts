@@ -80,6 +80,7 @@ export async function handle(state: ProxyState, table: EndpointTable, req: Reque
     // The record outlives the request (the status page lists it): a bounded, masked copy.
     record.path = state.masker.cut(path, MAX_RECORDED_PATH);
     endpoint = table.endpoints.find((e) => e.matches(path));
+    record.api = endpoint?.api;
     reply = await dispatch(state, endpoint, { req, path, search, record, started });
   } catch (err) {
     reply = renderError(state, endpoint?.dialect ?? table.unmatched, err, record);
@@ -105,6 +106,10 @@ export async function handle(state: ProxyState, table: EndpointTable, req: Reque
 function dispatch(state: ProxyState, endpoint: Endpoint | undefined, ctx: RequestContext): Reply | Promise<Reply> {
   // Without a key, an unknown path is a 401 like any other: nothing is revealed to a stranger.
   if ((endpoint === undefined || endpoint.auth) && !authorized(state.config, ctx.req)) throw ProxyError.unauthorized();
+  // Codex's built-in provider tries a WebSocket first: a 426 makes it use HTTP at once (a 404 costs it 7 retries).
+  if (ctx.path.startsWith("/v1") && /websocket/i.test(ctx.req.headers.get("upgrade") ?? "")) {
+    throw ProxyError.upgradeRequired();
+  }
   if (endpoint === undefined) throw ProxyError.notFound(ctx.req.method, ctx.path);
   if (!endpoint.methods.includes(ctx.req.method)) throw ProxyError.methodNotAllowed(endpoint.methods.join(", "));
   return endpoint.handle(state, ctx);

@@ -77,8 +77,8 @@ Deno.test("metrics e2e: a fallback, failures, tokens from JSON and streams, and 
   const res = await fetch(`${proxy.url}/metrics`);
   assert.equal(res.status, 200);
   const text = await res.text();
-  assert.equal(sample(text, 'modelpin_requests_total{route="smart",code="200"}'), 2);
-  assert.equal(sample(text, 'modelpin_requests_total{route="none",code="400"}'), 1);
+  assert.equal(sample(text, 'modelpin_requests_total{route="smart",code="200",api="chat"}'), 2);
+  assert.equal(sample(text, 'modelpin_requests_total{route="none",code="400",api="chat"}'), 1);
   assert.equal(sample(text, 'modelpin_fallbacks_total{from="fast",to="smart",reason="status_5xx"}'), 2);
   assert.equal(sample(text, 'modelpin_upstream_failures_total{route="fast",reason="status_5xx"}'), 2);
   assert.equal(sample(text, 'modelpin_tokens_total{route="smart",model="m-smart",type="input"}'), 18);

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { BackendAnswerError, translateResponse } from "../../../src/anthropic/response.ts";
 import { mapStop } from "../../../src/anthropic/stop_reason.ts";
-import { ToolNames } from "../../../src/anthropic/tool_names.ts";
+import { ToolNames } from "../../../src/request/tool_names.ts";
 
 type Json = Record<string, unknown>;
 

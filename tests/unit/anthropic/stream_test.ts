@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { AnthropicStreamTranslator } from "../../../src/anthropic/stream.ts";
-import { ToolNames } from "../../../src/anthropic/tool_names.ts";
+import { ToolNames } from "../../../src/request/tool_names.ts";
 import { CHAT_GRAMMAR } from "../../../src/stream/event_grammar.ts";
 import { EventStages } from "../../../src/stream/event_stages.ts";
 import { END_MESSAGES } from "../../../src/stream/relay.ts";

@@ -142,7 +142,7 @@ Deno.test("endpoints: operations requests are not counted as requests; /v1 reque
   assert.doesNotMatch(state.telemetry.registry.render(), /^modelpin_requests_total\{/m);
   await (await handle(state, TABLE, req("/v1/models"))).body?.cancel();
   assert.deepEqual(state.telemetry.recent.list().map((r) => r.path), ["/v1/models"]);
-  assert.match(state.telemetry.registry.render(), /^modelpin_requests_total\{route="none",code="200"\} 1$/m);
+  assert.match(state.telemetry.registry.render(), /^modelpin_requests_total\{route="none",code="200",api="none"\} 1$/m);
 });
 
 Deno.test("endpoints: metrics() renders the registry in Prometheus' text format, never cached", async () => {

@@ -11,6 +11,7 @@ Deno.test("log json: one object with typed fields", () => {
   const line = formatLogJson({
     method: "POST",
     path: "/v1/chat/completions",
+    api: "chat",
     requested: "gpt-4",
     route: "smart",
     model: "m-smart",
@@ -24,6 +25,7 @@ Deno.test("log json: one object with typed fields", () => {
     time: "2026-11-26T10:00:00.000Z",
     method: "POST",
     path: "/v1/chat/completions",
+    api: "chat",
     requested_model: "gpt-4",
     route: "smart",
     model: "m-smart",

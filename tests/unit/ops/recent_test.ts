@@ -29,6 +29,7 @@ Deno.test("recent: fewer than 20 requests are listed as they are", () => {
 Deno.test("recent: an entry shows route, forced model, stream end and fallback reason, typed", () => {
   const r = describeEntry(
     entry(12.345, {
+      api: "responses",
       requested: "gpt-4",
       route: "smart",
       model: "m-smart",
@@ -43,6 +44,7 @@ Deno.test("recent: an entry shows route, forced model, stream end and fallback r
     time: new Date(0).toISOString(),
     method: "POST",
     path: "/v1/chat/completions",
+    api: "responses",
     requested_model: "gpt-4",
     route: "smart",
     model: "m-smart",

@@ -25,8 +25,8 @@ Deno.test("telemetry: a request is counted by the route that served it and its s
   done(t, { route: "smart", status: 200 });
   done(t, { status: 400 });
   const text = t.registry.render();
-  assert.match(text, /^modelpin_requests_total\{route="smart",code="200"\} 2$/m);
-  assert.match(text, /^modelpin_requests_total\{route="none",code="400"\} 1$/m);
+  assert.match(text, /^modelpin_requests_total\{route="smart",code="200",api="none"\} 2$/m);
+  assert.match(text, /^modelpin_requests_total\{route="none",code="400",api="none"\} 1$/m);
 });
 
 Deno.test("telemetry: a fallback is counted with from, to and reason; cooling is a reason", () => {

@@ -1,0 +1,46 @@
+/**
+ * Whether a backend has OpenAI's Responses API, asked without any model:
+ * `POST {base}/responses` with the body `{}`. A backend without the endpoint
+ * answers 404 (or 405, 501) for the path; one with it refuses the empty body
+ * (400, 422) or the key (401, 403). Because no model is named, a 404 here
+ * cannot mean "no such model", so it never flips a route to translation by
+ * mistake. No answer at all decides nothing.
+ *
+ * @module
+ */
+
+import type { FetchLike } from "./attempt.ts";
+import { headerPairs, setUpstreamKey } from "./headers.ts";
+
+/** What the probe found: the way to reach the backend, and the status that said so. */
+export interface ResponsesProbe {
+  /** `native` (the backend has /v1/responses), `translate` (it does not), or `undefined` (no answer). */
+  way: "native" | "translate" | undefined;
+  /** The status it answered with, or why it did not. */
+  said: string;
+}
+
+/** The statuses that mean "no such path". */
+const NO_SUCH_PATH = new Set([404, 405, 501]);
+
+/** How long the probe may take. */
+const PROBE_MS = 5000;
+
+/** Asks `url` (the backend's `/responses`, stitched and checked) with the route's `key`. */
+export async function probeResponsesApi(fetch: FetchLike, url: string, key: string): Promise<ResponsesProbe> {
+  const headers = new Headers({ "content-type": "application/json", "accept-encoding": "identity" });
+  setUpstreamKey(headers, key);
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: headerPairs(headers),
+      body: "{}",
+      signal: AbortSignal.timeout(PROBE_MS),
+      redirect: "manual",
+    });
+    await res.body?.cancel().catch(() => {});
+    return { way: NO_SUCH_PATH.has(res.status) ? "translate" : "native", said: `HTTP ${res.status}` };
+  } catch (err) {
+    return { way: undefined, said: err instanceof Error ? err.name : "no answer" };
+  }
+}
