@@ -8,6 +8,7 @@
  */
 
 import { ProxyError } from "../errors/errors.ts";
+import { ContentMasker } from "../stream/content_masker.ts";
 import { BodyStages, EventStages } from "../stream/event_stages.ts";
 import { Relay, type RelayStages, type StreamEnd } from "../stream/relay.ts";
 import { type Usage, usageFromJson } from "../stream/usage.ts";
@@ -55,7 +56,8 @@ export function respond(state: ProxyState, route: Route, request: RouteRequest, 
       const headers = downstreamHeaders(upstream.headers, false, state.masker);
       for (const [k, v] of STREAM_HEADERS) headers.set(k, v);
       if (request.json) headers.set("content-type", "text/event-stream; charset=utf-8");
-      const stages = new EventStages(answer.head, answer.framer, answer.grammar, request.stream());
+      const content = state.masker.active ? new ContentMasker(state.masker, answer.grammar) : undefined;
+      const stages = new EventStages(answer.head, answer.framer, answer.grammar, request.stream(), content);
       const relayed = relay(state, 200, headers, answer.source, stages, answer.abort);
       relayed.ended.then(() => countTokens(state, route, stages.usage));
       return relayed;

@@ -251,7 +251,8 @@ export class ResponsesStreamTranslator implements StreamTranslator {
       this.#openProse(kind);
       (this.#open as Extract<Open, { kind: "reasoning" | "message" }>).text = text;
       const at = { item_id: this.#open!.id, output_index: this.#open!.index, content_index: 0, delta: text };
-      this.#emit(kind === "message" ? "response.output_text.delta" : "response.reasoning_text.delta", at);
+      if (kind === "message") this.#emit("response.output_text.delta", { ...at, logprobs: [] });
+      else this.#emit("response.reasoning_text.delta", at);
       this.#closeOpen();
     }
   }

@@ -150,7 +150,11 @@ export function translateToolChoice(choice: unknown, map: ToolMap): unknown {
   }
   if (choice.type === "allowed_tools" && Array.isArray(choice.tools)) {
     const allowed = new Set(
-      choice.tools.filter(isObject).map((t) => typeof t.name === "string" ? map.chatName(t.name) : t.type),
+      choice.tools.filter(isObject).map((t) =>
+        typeof t.name === "string"
+          ? map.chatName(t.name, typeof t.namespace === "string" ? t.namespace : undefined)
+          : t.type
+      ),
     );
     const kept = map.tools.filter((t) => allowed.has((t.function as Json).name as string));
     map.tools.splice(0, map.tools.length, ...kept);

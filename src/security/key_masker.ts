@@ -129,22 +129,37 @@ export class KeyMasker {
    * a key could still complete: those `held` bytes wait for the next chunk.
    */
   run(buf: Uint8Array, end: number, final: boolean): { out: Uint8Array<ArrayBuffer>; held: number; replaced: boolean } {
-    const { matches, limit } = this.#find(buf, end, final);
-    // Leftmost, then longest, never overlapping: what a reader sees as one key is masked as one.
-    matches.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+    const { matches, limit } = this.locate(buf, end, final);
     const parts: Uint8Array[] = [];
     let copied = 0;
-    let replaced = false;
     for (const [start, stop] of matches) {
-      if (start < copied || start >= limit) continue;
+      if (start >= limit) break;
       if (start > copied) parts.push(buf.subarray(copied, start));
       parts.push(MASK_BYTES);
       copied = stop;
-      replaced = true;
     }
     const keep = Math.max(limit, copied);
     if (copied < keep) parts.push(buf.subarray(copied, keep));
-    return { out: join(parts), held: end - keep, replaced };
+    return { out: join(parts), held: end - keep, replaced: matches.length > 0 && matches[0][0] < limit };
+  }
+
+  /**
+   * Where keys are in `buf[0, end)`: the matches to mask (leftmost, then
+   * longest, never overlapping: what a reader sees as one key is masked as
+   * one), and, unless `final`, the `limit` from which a key could still
+   * complete with more bytes (`end` when none could).
+   */
+  locate(buf: Uint8Array, end: number, final: boolean): { matches: [number, number][]; limit: number } {
+    const { matches, limit } = this.#find(buf, end, final);
+    matches.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+    const chosen: [number, number][] = [];
+    let copied = 0;
+    for (const m of matches) {
+      if (m[0] < copied || m[0] >= limit) continue;
+      chosen.push(m);
+      copied = m[1];
+    }
+    return { matches: chosen, limit };
   }
 
   /**

@@ -10,6 +10,7 @@
  */
 
 import { concatBytes } from "../bytes.ts";
+import type { ContentMasker } from "./content_masker.ts";
 import type { EventGrammar, EventInfo } from "./event_grammar.ts";
 import type { RelayStages, StageOutput } from "./relay.ts";
 import type { SseEvent, SseFramer } from "./sse_framer.ts";
@@ -51,20 +52,31 @@ export class EventStages implements RelayStages {
   readonly #framer: SseFramer;
   readonly #grammar: EventGrammar;
   readonly #translator: StreamTranslator;
+  readonly #content: ContentMasker | undefined;
   #finished = false;
   #over: "complete" | "error" | undefined;
   #out: Uint8Array<ArrayBuffer>[] = [];
 
-  /** `head` are the events the judge read, `framer` holds the one in progress. */
-  constructor(head: JudgedEvent[], framer: SseFramer, grammar: EventGrammar, translator: StreamTranslator) {
+  /**
+   * `head` are the events the judge read, `framer` holds the one in progress;
+   * `content` masks keys split across events before the translator sees them.
+   */
+  constructor(
+    head: JudgedEvent[],
+    framer: SseFramer,
+    grammar: EventGrammar,
+    translator: StreamTranslator,
+    content?: ContentMasker,
+  ) {
     this.#head = head;
     this.#framer = framer;
     this.#grammar = grammar;
     this.#translator = translator;
+    this.#content = content;
   }
 
   start(): StageOutput {
-    for (const { event, info } of this.#head) this.#feed(event, info);
+    for (const { event, info } of this.#head) this.#take(event, info);
     this.#head.length = 0;
     return this.#output();
   }
@@ -72,7 +84,7 @@ export class EventStages implements RelayStages {
   push(chunk: Uint8Array<ArrayBuffer>): StageOutput {
     for (const event of this.#framer.push(chunk)) {
       if (this.#over) break;
-      this.#feed(event, this.#grammar.inspect(event));
+      this.#take(event, this.#grammar.inspect(event));
     }
     // The events before an oversized one were passed on; the stream cannot go past it.
     if (this.#framer.overflow && !this.#over) throw this.#framer.overflow;
@@ -81,7 +93,14 @@ export class EventStages implements RelayStages {
 
   close(): { out: Uint8Array<ArrayBuffer> | undefined; end: "complete" | "error" | "truncated" } {
     const rest = this.#framer.end();
-    if (rest !== undefined) this.#feed(rest, this.#grammar.inspect(rest));
+    if (rest !== undefined) {
+      // A last block without its blank line: a client would drop it (SSE), so it counts only when it is whole
+      // JSON, or the stream's end or error; a fragment of a stream that needs an end is not passed on.
+      const info = this.#grammar.inspect(rest);
+      const whole = info.json !== undefined || info.kind === "done" || info.kind === "error";
+      if (whole || !this.#grammar.needsEnd) this.#take(rest, info);
+    }
+    for (const held of this.#content?.flush() ?? []) this.#feed(held.event, held.info);
     if (this.#over === undefined) {
       // A stream that delivered its finish is complete without its last event; never one made up.
       if (this.#grammar.needsEnd && !this.#finished) return { out: undefined, end: "truncated" };
@@ -91,7 +110,16 @@ export class EventStages implements RelayStages {
   }
 
   fail(message: string, code: string): Uint8Array<ArrayBuffer> {
-    return encoder.encode(this.#translator.fail(message, code));
+    // Events held for a possible key go first: they are the backend's, and whole.
+    for (const held of this.#content?.flush() ?? []) this.#feed(held.event, held.info);
+    this.#add(this.#translator.fail(message, code));
+    return this.#output().out ?? new Uint8Array(0);
+  }
+
+  /** An upstream event, through the content masker when there is one. */
+  #take(event: SseEvent, info: EventInfo): void {
+    if (this.#content === undefined) return this.#feed(event, info);
+    for (const held of this.#content.push(event, info)) this.#feed(held.event, held.info);
   }
 
   #feed(event: SseEvent, info: EventInfo): void {
