@@ -58,6 +58,11 @@ export function messageItem(id: string, text: string, status: string): Json {
   };
 }
 
+/** An assistant message item holding a refusal. */
+export function refusalItem(id: string, refusal: string, status: string): Json {
+  return { id, type: "message", role: "assistant", status, content: [{ type: "refusal", refusal }] };
+}
+
 /** A reasoning item holding the backend's raw reasoning text. */
 export function reasoningItem(id: string, text: string): Json {
   return { id, type: "reasoning", summary: [], content: [{ type: "reasoning_text", text }] };

@@ -12,7 +12,15 @@ import { ProxyError } from "../errors/errors.ts";
 import { parseJson } from "../json_depth.ts";
 import type { ItemStore } from "./item_store.ts";
 import { isObject, type Json, newId } from "./json.ts";
-import { callItem, finishOf, messageItem, reasoningItem, responseObject, responsesUsage } from "./output.ts";
+import {
+  callItem,
+  finishOf,
+  messageItem,
+  reasoningItem,
+  refusalItem,
+  responseObject,
+  responsesUsage,
+} from "./output.ts";
 import type { TranslatedResponses } from "./request.ts";
 
 const decoder = new TextDecoder();
@@ -42,6 +50,9 @@ export function translateAnswer(body: Uint8Array, t: TranslatedResponses, store:
   if (typeof reasoning === "string" && reasoning !== "") output.push(reasoningItem(newId("rs"), reasoning));
   const text = typeof message.content === "string" ? message.content : "";
   if (text !== "") output.push(messageItem(newId("msg"), text, itemStatus));
+  if (typeof message.refusal === "string" && message.refusal !== "") {
+    output.push(refusalItem(newId("msg"), message.refusal, itemStatus));
+  }
   if (Array.isArray(message.tool_calls)) {
     for (const call of message.tool_calls.filter(isObject)) {
       const fn = isObject(call.function) ? call.function : {};

@@ -23,12 +23,67 @@ import type { StreamTranslator } from "../stream/event_stages.ts";
 import type { SseEvent } from "../stream/sse_framer.ts";
 import type { ItemStore } from "./item_store.ts";
 import { isObject, type Json, newId } from "./json.ts";
-import { callItem, finishOf, messageItem, reasoningItem, responseObject, responsesUsage } from "./output.ts";
+import {
+  callItem,
+  finishOf,
+  messageItem,
+  reasoningItem,
+  refusalItem,
+  responseObject,
+  responsesUsage,
+} from "./output.ts";
 import type { TranslatedResponses } from "./request.ts";
+
+/** The kinds of text an answer streams: the message's text or refusal, or the backend's reasoning. */
+type Prose = "message" | "refusal" | "reasoning";
+
+/** How each kind of text streams: its item, its content part, its events, its finished item. */
+const PROSE: Record<Prose, {
+  prefix: string;
+  shell: (id: string) => Json;
+  part: (text: string) => Json;
+  delta: string;
+  done: string;
+  /** The `.done` event's field holding the whole text, and what a delta carries besides its text. */
+  field: "text" | "refusal";
+  extra: Json;
+  item: (id: string, text: string, status: string) => Json;
+}> = {
+  message: {
+    prefix: "msg",
+    shell: (id) => ({ id, type: "message", role: "assistant", status: "in_progress", content: [] }),
+    part: (text) => ({ type: "output_text", text, annotations: [], logprobs: [] }),
+    delta: "response.output_text.delta",
+    done: "response.output_text.done",
+    field: "text",
+    extra: { logprobs: [] },
+    item: messageItem,
+  },
+  refusal: {
+    prefix: "msg",
+    shell: (id) => ({ id, type: "message", role: "assistant", status: "in_progress", content: [] }),
+    part: (refusal) => ({ type: "refusal", refusal }),
+    delta: "response.refusal.delta",
+    done: "response.refusal.done",
+    field: "refusal",
+    extra: {},
+    item: refusalItem,
+  },
+  reasoning: {
+    prefix: "rs",
+    shell: (id) => ({ id, type: "reasoning", summary: [], content: [] }),
+    part: (text) => ({ type: "reasoning_text", text }),
+    delta: "response.reasoning_text.delta",
+    done: "response.reasoning_text.done",
+    field: "text",
+    extra: {},
+    item: (id, text) => reasoningItem(id, text),
+  },
+};
 
 /** The item open now, with what it has so far. */
 type Open =
-  | { kind: "reasoning" | "message"; id: string; index: number; text: string }
+  | { kind: Prose; id: string; index: number; text: string }
   | { kind: "call"; id: string; index: number; call: ToolCall; callId: string; sent: number };
 
 /** Translates one chat completion stream into one Responses event stream. */
@@ -47,7 +102,7 @@ export class ResponsesStreamTranslator implements StreamTranslator {
   #nextIndex = 0;
   readonly #calls = new ChatToolCalls();
   #live: ToolCall | undefined;
-  readonly #after: { kind: "reasoning" | "message"; text: string }[] = [];
+  readonly #after: { kind: Prose; text: string }[] = [];
   #finishReason: unknown = null;
   #usage: unknown = undefined;
 
@@ -130,6 +185,7 @@ export class ResponsesStreamTranslator implements StreamTranslator {
     const reasoning = delta.reasoning_content ?? delta.reasoning;
     if (typeof reasoning === "string" && reasoning !== "") this.#prose("reasoning", reasoning);
     if (typeof delta.content === "string" && delta.content !== "") this.#prose("message", delta.content);
+    if (typeof delta.refusal === "string" && delta.refusal !== "") this.#prose("refusal", delta.refusal);
     if (Array.isArray(delta.tool_calls)) { for (const f of delta.tool_calls) if (isObject(f)) this.#tool(f); }
     if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
       this.#finishReason = choice.finish_reason;
@@ -137,8 +193,8 @@ export class ResponsesStreamTranslator implements StreamTranslator {
     }
   }
 
-  /** Reasoning or text: into the open item of its kind, or a new one (held once tool calls began). */
-  #prose(kind: "reasoning" | "message", text: string): void {
+  /** Reasoning, text or a refusal: into the open item of its kind, or a new one (held once tool calls began). */
+  #prose(kind: Prose, text: string): void {
     if (this.#calls.all.length > 0) {
       this.#calls.hold(text);
       const last = this.#after[this.#after.length - 1];
@@ -150,25 +206,22 @@ export class ResponsesStreamTranslator implements StreamTranslator {
       this.#closeOpen();
       this.#openProse(kind);
     }
-    const open = this.#open as Extract<Open, { kind: "reasoning" | "message" }>;
-    open.text += text;
-    const at = { item_id: open.id, output_index: open.index, content_index: 0, delta: text };
-    if (kind === "message") this.#emit("response.output_text.delta", { ...at, logprobs: [] });
-    else this.#emit("response.reasoning_text.delta", at);
+    this.#proseDelta(this.#open as Extract<Open, { kind: Prose }>, text);
   }
 
-  #openProse(kind: "reasoning" | "message"): void {
-    const id = newId(kind === "message" ? "msg" : "rs");
+  #proseDelta(open: Extract<Open, { kind: Prose }>, text: string): void {
+    open.text += text;
+    const at = { item_id: open.id, output_index: open.index, content_index: 0, delta: text };
+    this.#emit(PROSE[open.kind].delta, { ...at, ...PROSE[open.kind].extra });
+  }
+
+  #openProse(kind: Prose): void {
+    const p = PROSE[kind];
+    const id = newId(p.prefix);
     const index = this.#nextIndex++;
     this.#open = { kind, id, index, text: "" };
-    const item = kind === "message"
-      ? { id, type: "message", role: "assistant", status: "in_progress", content: [] }
-      : { id, type: "reasoning", summary: [], content: [] };
-    this.#emit("response.output_item.added", { output_index: index, item });
-    const part = kind === "message"
-      ? { type: "output_text", text: "", annotations: [], logprobs: [] }
-      : { type: "reasoning_text", text: "" };
-    this.#emit("response.content_part.added", { item_id: id, output_index: index, content_index: 0, part });
+    this.#emit("response.output_item.added", { output_index: index, item: p.shell(id) });
+    this.#emit("response.content_part.added", { item_id: id, output_index: index, content_index: 0, part: p.part("") });
   }
 
   /** A tool call fragment: the first function call streams live, every other call waits for the finish. */
@@ -223,16 +276,10 @@ export class ResponsesStreamTranslator implements StreamTranslator {
       this.#emit("response.function_call_arguments.done", { ...at, name: item.name, arguments: open.call.args });
       return this.#itemDone(open.index, item);
     }
-    if (open.kind === "message") {
-      this.#emit("response.output_text.done", { ...at, content_index: 0, text: open.text, logprobs: [] });
-      const part = { type: "output_text", text: open.text, annotations: [], logprobs: [] };
-      this.#emit("response.content_part.done", { ...at, content_index: 0, part });
-      return this.#itemDone(open.index, messageItem(open.id, open.text, this.#itemStatus()));
-    }
-    this.#emit("response.reasoning_text.done", { ...at, content_index: 0, text: open.text });
-    const part = { type: "reasoning_text", text: open.text };
-    this.#emit("response.content_part.done", { ...at, content_index: 0, part });
-    this.#itemDone(open.index, reasoningItem(open.id, open.text));
+    const p = PROSE[open.kind];
+    this.#emit(p.done, { ...at, content_index: 0, [p.field]: open.text, ...p.extra });
+    this.#emit("response.content_part.done", { ...at, content_index: 0, part: p.part(open.text) });
+    this.#itemDone(open.index, p.item(open.id, open.text, this.#itemStatus()));
   }
 
   #itemDone(index: number, item: Json): void {
@@ -249,10 +296,7 @@ export class ResponsesStreamTranslator implements StreamTranslator {
     for (const call of this.#calls.all) if (call !== this.#live) this.#heldCall(call);
     for (const { kind, text } of this.#after) {
       this.#openProse(kind);
-      (this.#open as Extract<Open, { kind: "reasoning" | "message" }>).text = text;
-      const at = { item_id: this.#open!.id, output_index: this.#open!.index, content_index: 0, delta: text };
-      if (kind === "message") this.#emit("response.output_text.delta", { ...at, logprobs: [] });
-      else this.#emit("response.reasoning_text.delta", at);
+      this.#proseDelta(this.#open as Extract<Open, { kind: Prose }>, text);
       this.#closeOpen();
     }
   }

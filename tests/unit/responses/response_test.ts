@@ -346,3 +346,9 @@ Deno.test("responses answer: an answer that is not JSON, or has no choices, is a
     }, JSON.stringify(bad));
   }
 });
+
+Deno.test("responses answer: a refusal becomes a message item with a refusal part", () => {
+  const r = answer(completion({ role: "assistant", content: null, refusal: "I can't help with that." }));
+  assert.deepEqual(output(r).map((item) => item.content), [[{ type: "refusal", refusal: "I can't help with that." }]]);
+  assert.equal(r.status, "completed");
+});

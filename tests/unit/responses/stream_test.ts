@@ -175,6 +175,8 @@ const KNOWN = new Set([
   "response.output_text.done",
   "response.reasoning_text.delta",
   "response.reasoning_text.done",
+  "response.refusal.delta",
+  "response.refusal.done",
   "response.function_call_arguments.delta",
   "response.function_call_arguments.done",
   "response.custom_tool_call_input.delta",
@@ -261,7 +263,8 @@ function accumulate(evs: Ev[]): Accumulated {
         const it = item();
         const content = (it.content ??= []) as Json[];
         assert.equal(d.content_index, content.length, "content indexes count up");
-        assert.equal((d.part as Json).text, "", "a part starts empty");
+        const empty = (d.part as Json).type === "refusal" ? (d.part as Json).refusal : (d.part as Json).text;
+        assert.equal(empty, "", "a part starts empty");
         content.push(clone(d.part as Json));
         break;
       }
@@ -279,9 +282,17 @@ function accumulate(evs: Ev[]): Accumulated {
       case "response.reasoning_text.done":
         assert.equal(d.text, part("reasoning_text").text, "reasoning_text.done has the whole text");
         break;
+      case "response.refusal.delta":
+        assert.ok(typeof d.delta === "string" && d.delta !== "", "a delta has text");
+        part("refusal").refusal += d.delta as string;
+        break;
+      case "response.refusal.done":
+        assert.equal(d.refusal, part("refusal").refusal, "refusal.done has the whole refusal");
+        break;
       case "response.content_part.done": {
         const p = part((d.part as Json).type as string);
-        assert.equal((d.part as Json).text, p.text, "content_part.done has the whole text");
+        const field = p.type === "refusal" ? "refusal" : "text";
+        assert.equal((d.part as Json)[field], p[field], "content_part.done has the whole text");
         break;
       }
       case "response.function_call_arguments.delta": {
@@ -312,8 +323,8 @@ function accumulate(evs: Ev[]): Accumulated {
         assert.equal(whole.type, it.type);
         if (whole.type === "message") {
           assert.deepEqual(
-            (whole.content as Json[]).map((p) => p.text),
-            (it.content as Json[]).map((p) => p.text),
+            (whole.content as Json[]).map((p) => p.text ?? p.refusal),
+            (it.content as Json[]).map((p) => p.text ?? p.refusal),
             "the message's text is what the deltas built",
           );
         }
@@ -780,3 +791,13 @@ for (const [name, text] of Object.entries(FIXTURES)) {
     }
   });
 }
+
+Deno.test("responses stream: a refusal streams as a message whose part is a refusal, with refusal events", () => {
+  const evs = events(chunk({ refusal: "I can't " }) + chunk({ refusal: "help with that." }, "stop") + DONE);
+  const { response } = accumulate(evs);
+  assert.ok(types(evs).includes("response.refusal.delta"));
+  assert.deepEqual(
+    (response.output as Json[]).map((item) => (item.content as Json[]).map((p) => [p.type, p.refusal])),
+    [[["refusal", "I can't help with that."]]],
+  );
+});
