@@ -41,11 +41,9 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   #failed = false; // error event sent
   #open: Open | undefined;
   #nextBlock = 0;
-  readonly #calls = new ChatToolCalls();
+  readonly #calls = new ChatToolCalls<"text" | "thinking">();
   /** The block of each tool call that has one. */
   readonly #toolBlocks = new Map<ToolCall, number>();
-  // Text or thinking after a tool block opened waits until the tools are done, not to split them.
-  readonly #after: { kind: "text" | "thinking"; text: string }[] = [];
   #finishReason: unknown = null;
   #matched: unknown = null;
   #usage: unknown = undefined;
@@ -143,13 +141,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
 
   /** Text or thinking: into the open block of its kind, or a new one. */
   #prose(kind: "text" | "thinking", text: string): void {
-    if (this.#calls.all.length > 0) {
-      this.#calls.hold(text);
-      const last = this.#after[this.#after.length - 1];
-      if (last?.kind === kind) last.text += text;
-      else this.#after.push({ kind, text });
-      return;
-    }
+    if (this.#calls.all.length > 0) return this.#calls.holdAfter(kind, text);
     if (this.#open?.kind !== kind) {
       this.#closeOpen();
       this.#openBlock(
@@ -222,7 +214,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
       this.#openTool(call);
       this.#closeTool();
     }
-    for (const { kind, text } of this.#after) {
+    for (const { kind, text } of this.#calls.after) {
       this.#openBlock(kind === "text" ? { type: "text", text: "" } : { type: "thinking", thinking: "", signature: "" });
       this.#open = { kind, block: this.#nextBlock - 1 };
       this.#delta(kind, text);

@@ -100,9 +100,8 @@ export class ResponsesStreamTranslator implements StreamTranslator {
   #open: Open | undefined;
   readonly #output: Json[] = [];
   #nextIndex = 0;
-  readonly #calls = new ChatToolCalls();
+  readonly #calls = new ChatToolCalls<Prose>();
   #live: ToolCall | undefined;
-  readonly #after: { kind: Prose; text: string }[] = [];
   #finishReason: unknown = null;
   #usage: unknown = undefined;
 
@@ -195,13 +194,7 @@ export class ResponsesStreamTranslator implements StreamTranslator {
 
   /** Reasoning, text or a refusal: into the open item of its kind, or a new one (held once tool calls began). */
   #prose(kind: Prose, text: string): void {
-    if (this.#calls.all.length > 0) {
-      this.#calls.hold(text);
-      const last = this.#after[this.#after.length - 1];
-      if (last?.kind === kind) last.text += text;
-      else this.#after.push({ kind, text });
-      return;
-    }
+    if (this.#calls.all.length > 0) return this.#calls.holdAfter(kind, text);
     if (this.#open?.kind !== kind) {
       this.#closeOpen();
       this.#openProse(kind);
@@ -294,7 +287,7 @@ export class ResponsesStreamTranslator implements StreamTranslator {
     this.#closing = true;
     this.#closeOpen();
     for (const call of this.#calls.all) if (call !== this.#live) this.#heldCall(call);
-    for (const { kind, text } of this.#after) {
+    for (const { kind, text } of this.#calls.after) {
       this.#openProse(kind);
       this.#proseDelta(this.#open as Extract<Open, { kind: Prose }>, text);
       this.#closeOpen();

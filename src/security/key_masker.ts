@@ -24,6 +24,7 @@ export const MASK = "***";
  */
 export const MIN_MASKED_KEY = 8;
 
+import { concatBytes } from "../bytes.ts";
 import { KeyStream } from "./key_stream.ts";
 import {
   BACKSLASH,
@@ -242,15 +243,7 @@ export class KeyMasker {
   }
 }
 
+/** The parts as one array (a single part as it is). */
 function join(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  if (parts.length === 1 && parts[0].buffer instanceof ArrayBuffer) return parts[0] as Uint8Array<ArrayBuffer>;
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return parts.length === 0 ? new Uint8Array(0) : concatBytes(parts as Uint8Array<ArrayBuffer>[]);
 }

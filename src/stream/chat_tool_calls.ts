@@ -44,8 +44,13 @@ export interface ToolCall {
 
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** The tool calls of one answer. */
-export class ChatToolCalls {
+/**
+ * The tool calls of one answer, and the text (of kind `K`) a translator holds
+ * once they began: it goes out after them, not to split them.
+ */
+export class ChatToolCalls<K extends string = string> {
+  /** Text that came after the calls began, in order, runs of one kind joined. */
+  readonly after: { kind: K; text: string }[] = [];
   readonly #byKey = new Map<string, ToolCall>();
   readonly #calls: ToolCall[] = [];
   #last: ToolCall | undefined;
@@ -64,6 +69,14 @@ export class ChatToolCalls {
   hold(text: string): void {
     this.#bytes += text.length;
     if (this.#bytes > MAX_TOOL_ARGUMENT_BYTES) throw new ToolArgumentsTooLargeError();
+  }
+
+  /** Holds `text` of `kind` until the calls are done (counted against the bound). */
+  holdAfter(kind: K, text: string): void {
+    this.hold(text);
+    const last = this.after[this.after.length - 1];
+    if (last?.kind === kind) last.text += text;
+    else this.after.push({ kind, text });
   }
 
   /**
