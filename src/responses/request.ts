@@ -31,6 +31,20 @@ export interface TranslatedResponses {
   echo: Json;
 }
 
+/**
+ * `reasoning.effort` as chat backends take `reasoning_effort`: low, medium and
+ * high as they are; the Responses API's newer levels to the nearest of those
+ * (chat backends refuse values they do not know); `none` asks for nothing.
+ */
+const EFFORTS: Record<string, string | undefined> = {
+  minimal: "low",
+  low: "low",
+  medium: "medium",
+  high: "high",
+  xhigh: "high",
+  max: "high",
+};
+
 /** Fields that need state modelpin does not keep on a translated route. */
 const STATEFUL = ["previous_response_id", "conversation", "prompt"] as const;
 
@@ -51,7 +65,8 @@ function translateParams(body: Json, chat: Json): void {
   const user = body.safety_identifier ?? body.user;
   if (typeof user === "string") chat.user = user;
   const reasoning = body.reasoning;
-  if (isObject(reasoning) && typeof reasoning.effort === "string") chat.reasoning_effort = reasoning.effort;
+  const effort = isObject(reasoning) && typeof reasoning.effort === "string" ? EFFORTS[reasoning.effort] : undefined;
+  if (effort !== undefined) chat.reasoning_effort = effort;
   const format = isObject(body.text) ? body.text.format : undefined;
   if (isObject(format) && format.type === "json_schema") {
     const schema: Json = { name: typeof format.name === "string" ? format.name : "response", schema: format.schema };

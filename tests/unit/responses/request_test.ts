@@ -517,6 +517,10 @@ const paramTables: [string, Json, Json][] = [
   ["safety_identifier becomes user", { safety_identifier: "s-1" }, { user: "s-1" }],
   ["safety_identifier wins over the deprecated user", { safety_identifier: "s-1", user: "u-1" }, { user: "s-1" }],
   ["reasoning.effort becomes reasoning_effort", { reasoning: { effort: "high" } }, { reasoning_effort: "high" }],
+  ["effort minimal is low for chat", { reasoning: { effort: "minimal" } }, { reasoning_effort: "low" }],
+  ["effort xhigh is high for chat", { reasoning: { effort: "xhigh" } }, { reasoning_effort: "high" }],
+  ["effort max is high for chat", { reasoning: { effort: "max" } }, { reasoning_effort: "high" }],
+  ["effort none asks for nothing (the Agents SDK's default)", { reasoning: { effort: "none" } }, {}],
   [
     "reasoning.summary alone is dropped",
     { reasoning: { summary: "auto" } },
