@@ -36,35 +36,7 @@ export function decodeUnit(buf: Uint8Array, at: number, end: number, final: bool
   const b = buf[at];
   unit.length = 1;
   unit.char = b < 0x80 ? b : NO_CHAR;
-  if (b === BACKSLASH) {
-    if (at + 1 >= end) {
-      if (!final) unit.char = INCOMPLETE;
-      return;
-    }
-    const e = buf[at + 1];
-    if (e === 0x75) { // \uXXXX
-      if (at + 6 > end) {
-        if (!final) unit.char = INCOMPLETE;
-        return;
-      }
-      const code = (hex(buf[at + 2]) << 12) | (hex(buf[at + 3]) << 8) | (hex(buf[at + 4]) << 4) | hex(buf[at + 5]);
-      const valid = hex(buf[at + 2]) >= 0 && hex(buf[at + 3]) >= 0 && hex(buf[at + 4]) >= 0 && hex(buf[at + 5]) >= 0;
-      if (valid) {
-        unit.length = 6;
-        unit.char = code < 0x80 ? code : NO_CHAR;
-      }
-      return;
-    }
-    if (e === 0x2f || e === 0x22 || e === BACKSLASH) { // \/ \" \\
-      unit.length = 2;
-      unit.char = e;
-    } else if (e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) { // \b \f \n \r \t
-      // A character of its own, found by no other spelling: a key that holds `\n` literally still matches.
-      unit.length = 2;
-      unit.char = ESCAPED + e;
-    }
-    return;
-  }
+  if (b === BACKSLASH) return backslashUnit(buf, at, end, final, unit);
   if (b === PERCENT) {
     if (at + 3 > end) {
       if (!final) unit.char = INCOMPLETE;
@@ -78,6 +50,49 @@ export function decodeUnit(buf: Uint8Array, at: number, end: number, final: bool
       unit.char = code < 0x80 ? code : NO_CHAR;
     }
   }
+}
+
+/**
+ * The most backslashes in a row read as one escape: JSON inside a JSON string
+ * (tool arguments) escapes its escapes, `\u0066` becoming `\\u0066` one level
+ * up and `\\\\u0066` two levels up. A longer run is text, so that a stream of
+ * backslashes is never held back waiting for its end.
+ */
+const MAX_RUN = 15;
+
+/**
+ * A unit that starts with a backslash: a run of them and what follows, read
+ * as the escape it is at whatever level of nesting (`\u0066`, `\\u0066`,
+ * `\/`, `\\/`, `\"`, `\n`...), else the run as one backslash.
+ */
+function backslashUnit(buf: Uint8Array, at: number, end: number, final: boolean, unit: Unit): void {
+  let run = 1;
+  while (at + run < end && buf[at + run] === BACKSLASH) run++; // one pass: a run is read once, whole
+  const next = at + run;
+  const literal = () => {
+    unit.length = run;
+    unit.char = BACKSLASH;
+  };
+  if (run > MAX_RUN) return literal();
+  if (next >= end) return final ? literal() : void (unit.char = INCOMPLETE);
+  const e = buf[next];
+  if (e === 0x75) { // u: \uXXXX at some level
+    if (next + 5 > end) return final ? literal() : void (unit.char = INCOMPLETE);
+    const digits = [hex(buf[next + 1]), hex(buf[next + 2]), hex(buf[next + 3]), hex(buf[next + 4])];
+    if (digits.some((d) => d < 0)) return literal();
+    const code = (digits[0] << 12) | (digits[1] << 8) | (digits[2] << 4) | digits[3];
+    unit.length = run + 5;
+    unit.char = code < 0x80 ? code : NO_CHAR;
+    return;
+  }
+  if (e === 0x2f || e === 0x22) { // / "
+    unit.length = run + 1;
+    unit.char = e;
+  } else if (e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) { // b f n r t
+    // A character of its own, found by no other spelling: a key that holds `\n` literally still matches.
+    unit.length = run + 1;
+    unit.char = ESCAPED + e;
+  } else literal();
 }
 
 export interface Unit {

@@ -226,20 +226,27 @@ Deno.test("KeyMasker: two spellings next to each other are two keys", () => {
   assert.equal(masker.text(`${spell(SLASHED, (c) => u(c))}${encodeURIComponent(SLASHED)}`), "******");
 });
 
-Deno.test("KeyMasker: a backslash-escaped backslash before u0073 is not an escape of s", () => {
+Deno.test("KeyMasker: escapes escaped again (JSON inside a JSON string, as tool arguments) are read at any depth", () => {
   const masker = new KeyMasker([K1]);
   const rest = K1.slice(1); // "k-fast-..."
-  // JSON reads `\\u0073k-...` as a backslash and the text `u0073k-...`: not the key, so it stays.
-  assert.equal(json(`\\\\u0073${rest}`), `\\u0073${rest}`);
-  assert.equal(masker.text(`"\\\\u0073${rest}"`), `"\\\\u0073${rest}"`);
-  // An odd run of backslashes: an escaped backslash, then `\u0073`, which is the key's s.
-  assert.equal(json(`\\\\\\u0073${rest}`), `\\${K1}`);
-  assert.equal(masker.text(`"\\\\\\u0073${rest}"`), '"\\\\***"');
-  // The same in a stream, split between the two backslashes.
-  const text = `"\\\\u0073${rest}"`;
+  // Tool arguments are JSON in a JSON string: the client parses twice and reads `\\u0073k-...` as the key.
+  const inner = JSON.stringify({ token: `\u0073${rest}` }); // {"token":"\u0073k-..."}: the inner JSON's escape
+  const wire = JSON.stringify({ arguments: inner }); // what the backend sends: the escape escaped again
+  assert.equal(JSON.parse(JSON.parse(wire).arguments).token, K1, "a tool client reads the key");
+  const masked = masker.text(wire);
+  assert.ok(!JSON.parse(JSON.parse(masked).arguments).token.includes(rest), masked);
+  assert.equal(JSON.parse(JSON.parse(masked).arguments).token, "***");
+  // Three levels (four backslashes) and an odd run (three): every reading that decodes to the key is masked.
+  assert.equal(masker.text(`"\\\\\\\\u0073${rest}"`), '"***"');
+  assert.equal(masker.text(`"\\\\\\u0073${rest}"`), '"***"');
+  // The same in a stream, split anywhere, even between the backslashes.
+  const text = `"\\u0073${rest}"`;
   for (let at = 1; at < text.length; at++) {
-    assert.equal(streamed(masker, [bytesOf(text.slice(0, at)), bytesOf(text.slice(at))]), text, `split at ${at}`);
+    assert.equal(streamed(masker, [bytesOf(text.slice(0, at)), bytesOf(text.slice(at))]), '"***"', `split at ${at}`);
   }
+  // A run too long to be an escape's nesting is text, and is never held back waiting for its end.
+  const run = "\\".repeat(20);
+  assert.equal(masker.text(`${run}u0073${rest}`), `${run}u0073${rest}`);
 });
 
 Deno.test("KeyMasker: what only looks like an escape is text", () => {
