@@ -23,63 +23,9 @@ import type { StreamTranslator } from "../stream/event_stages.ts";
 import type { SseEvent } from "../stream/sse_framer.ts";
 import type { ItemStore } from "./item_store.ts";
 import { isObject, type Json, newId } from "./json.ts";
-import {
-  callItem,
-  finishOf,
-  messageItem,
-  reasoningItem,
-  refusalItem,
-  responseObject,
-  responsesUsage,
-} from "./output.ts";
+import { callItem, finishOf, responseObject, responsesUsage } from "./output.ts";
+import { emitWholeCall, PROSE, type Prose } from "./stream_events.ts";
 import type { TranslatedResponses } from "./request.ts";
-
-/** The kinds of text an answer streams: the message's text or refusal, or the backend's reasoning. */
-type Prose = "message" | "refusal" | "reasoning";
-
-/** How each kind of text streams: its item, its content part, its events, its finished item. */
-const PROSE: Record<Prose, {
-  prefix: string;
-  shell: (id: string) => Json;
-  part: (text: string) => Json;
-  delta: string;
-  done: string;
-  /** The `.done` event's field holding the whole text, and what a delta carries besides its text. */
-  field: "text" | "refusal";
-  extra: Json;
-  item: (id: string, text: string, status: string) => Json;
-}> = {
-  message: {
-    prefix: "msg",
-    shell: (id) => ({ id, type: "message", role: "assistant", status: "in_progress", content: [] }),
-    part: (text) => ({ type: "output_text", text, annotations: [], logprobs: [] }),
-    delta: "response.output_text.delta",
-    done: "response.output_text.done",
-    field: "text",
-    extra: { logprobs: [] },
-    item: messageItem,
-  },
-  refusal: {
-    prefix: "msg",
-    shell: (id) => ({ id, type: "message", role: "assistant", status: "in_progress", content: [] }),
-    part: (refusal) => ({ type: "refusal", refusal }),
-    delta: "response.refusal.delta",
-    done: "response.refusal.done",
-    field: "refusal",
-    extra: {},
-    item: refusalItem,
-  },
-  reasoning: {
-    prefix: "rs",
-    shell: (id) => ({ id, type: "reasoning", summary: [], content: [] }),
-    part: (text) => ({ type: "reasoning_text", text }),
-    delta: "response.reasoning_text.delta",
-    done: "response.reasoning_text.done",
-    field: "text",
-    extra: {},
-    item: (id, text) => reasoningItem(id, text),
-  },
-};
 
 /** The item open now, with what it has so far. */
 type Open =
@@ -298,24 +244,7 @@ export class ResponsesStreamTranslator implements StreamTranslator {
   #heldCall(call: ToolCall): void {
     const item = callItem(call.id, call.name, call.args, this.#t.tools, this.#itemStatus());
     const index = this.#nextIndex++;
-    const at = { item_id: item.id, output_index: index };
-    if (item.type === "function_call") {
-      this.#emit("response.output_item.added", {
-        output_index: index,
-        item: { ...item, status: "in_progress", arguments: "" },
-      });
-      if (call.args !== "") this.#emit("response.function_call_arguments.delta", { ...at, delta: call.args });
-      this.#emit("response.function_call_arguments.done", { ...at, name: item.name, arguments: call.args });
-    } else if (item.type === "custom_tool_call") {
-      this.#emit("response.output_item.added", {
-        output_index: index,
-        item: { ...item, status: "in_progress", input: "" },
-      });
-      this.#emit("response.custom_tool_call_input.delta", { ...at, delta: item.input });
-      this.#emit("response.custom_tool_call_input.done", { ...at, input: item.input });
-    } else {
-      this.#emit("response.output_item.added", { output_index: index, item: { ...item, status: "in_progress" } });
-    }
+    emitWholeCall((type, fields) => this.#emit(type, fields), item, index, call.args);
     this.#itemDone(index, item);
   }
 
