@@ -19,6 +19,7 @@ import type { RouteRequest } from "./dialect.ts";
 import type { Reply } from "./endpoint.ts";
 import { failureError } from "./failure_error.ts";
 import { headWatch } from "./liveness.ts";
+import { pause, retryWait } from "./retry.ts";
 import { respond } from "./respond.ts";
 import { fallbackTo, otherRoute, type RoutePlan, startPlan } from "./routing.ts";
 import type { ProxyState, RequestContext, Route } from "./state.ts";
@@ -99,9 +100,6 @@ function nextRoute(state: ProxyState, plan: RoutePlan, failure: Failure, attempt
   return next;
 }
 
-/** The longest Retry-After a 429 may ask for and still be retried on the same route (after waiting it). */
-const MAX_RETRY_WAIT_MS = 5000;
-
 /**
  * An attempt on `route`, and up to PROXY_RETRIES more on the same route after
  * a transient failure, so a blip does not change the model the user chose:
@@ -142,43 +140,6 @@ async function tryRoute(
     state.telemetry.retry(route.config.name, failureLabel(failure));
     if (!await pause(wait, ctx.req.signal)) return { request, judged: { failure: { kind: "client_gone" } } };
   }
-}
-
-/** How long to wait before retrying `failure` on the same route, or `undefined` for no retry. */
-function retryWait(route: Route, failure: Failure): number | undefined {
-  switch (failure.kind) {
-    case "status":
-      if (failure.code === 429) {
-        const ms = failure.retryAfterMs;
-        return ms !== undefined && ms <= MAX_RETRY_WAIT_MS ? ms : undefined;
-      }
-      return route.breaker.snapshot().state === "closed" ? 0 : undefined;
-    case "connect":
-      return route.breaker.snapshot().state === "closed" ? 0 : undefined;
-    case "timeout":
-    case "bad_stream":
-    case "bad_response":
-    case "redirect":
-    case "client_gone":
-      return undefined;
-  }
-}
-
-/** Resolves true after `ms`, or false as soon as the client leaves. */
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  if (ms <= 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const gone = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", gone);
-      resolve(true);
-    }, ms);
-    signal.addEventListener("abort", gone, { once: true });
-  });
 }
 
 /** What one attempt sends, and the limits it keeps. */

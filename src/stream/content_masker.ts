@@ -21,8 +21,7 @@
  */
 
 import type { KeyMasker } from "../security/key_masker.ts";
-import type { EventGrammar, EventInfo, JsonObject } from "./event_grammar.ts";
-import type { JudgedEvent } from "./event_stages.ts";
+import type { EventGrammar, EventInfo, JsonObject, JudgedEvent } from "./event_grammar.ts";
 import { type SseEvent, sseEvent } from "./sse_framer.ts";
 
 /** A text field of an event, in its channel. */

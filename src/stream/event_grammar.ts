@@ -36,6 +36,14 @@ export interface EventInfo {
   json?: JsonObject;
 }
 
+/** An event and what its grammar read in it. */
+export interface JudgedEvent {
+  /** The event. */
+  event: SseEvent;
+  /** What it means. */
+  info: EventInfo;
+}
+
 /** How one wire format's events are read. */
 export interface EventGrammar {
   /** The format's name. */

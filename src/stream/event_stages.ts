@@ -11,18 +11,12 @@
 
 import { concatBytes } from "../bytes.ts";
 import type { ContentMasker } from "./content_masker.ts";
-import type { EventGrammar, EventInfo } from "./event_grammar.ts";
+import type { EventGrammar, EventInfo, JudgedEvent } from "./event_grammar.ts";
 import type { RelayStages, StageOutput } from "./relay.ts";
 import type { SseEvent, SseFramer } from "./sse_framer.ts";
 import type { Usage } from "./usage.ts";
 
-/** An event and what its grammar read in it. */
-export interface JudgedEvent {
-  /** The event. */
-  event: SseEvent;
-  /** What it means. */
-  info: EventInfo;
-}
+export type { JudgedEvent } from "./event_grammar.ts";
 
 /** Client bytes, as text (a translation) or bytes (an event passed on). */
 export type Output = string | Uint8Array<ArrayBuffer> | undefined;

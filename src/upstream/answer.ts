@@ -8,7 +8,7 @@
 
 import type { ChunkSource } from "../stream/chunk_reader.ts";
 import type { EventGrammar } from "../stream/event_grammar.ts";
-import type { JudgedEvent } from "../stream/event_stages.ts";
+import type { JudgedEvent } from "../stream/event_grammar.ts";
 import type { SseFramer } from "../stream/sse_framer.ts";
 import type { Failure } from "./failure.ts";
 

@@ -11,7 +11,7 @@
 import { retryAfterMs } from "./retry_after.ts";
 import { ChunkReader, type ChunkResult } from "../stream/chunk_reader.ts";
 import type { EventGrammar } from "../stream/event_grammar.ts";
-import type { JudgedEvent } from "../stream/event_stages.ts";
+import type { JudgedEvent } from "../stream/event_grammar.ts";
 import { SseFramer } from "../stream/sse_framer.ts";
 import type { Judged } from "./answer.ts";
 import type { Failure } from "./failure.ts";
