@@ -10,6 +10,7 @@
 
 import { VERSION } from "../version.ts";
 import { EXPOSITION_CONTENT_TYPE } from "./metrics.ts";
+import { escapeControls } from "./request_log.ts";
 import { type BreakerView, buildStatus } from "./status.ts";
 import { STATUS_JSON_PATH, STATUS_PAGE_CSP, STATUS_PAGE_HTML } from "./status_page.ts";
 import type { Telemetry } from "./telemetry.ts";
@@ -78,7 +79,8 @@ export function statusJson(state: OpsSources): Response {
     fallback: state.config.fallback,
     mask: (text) => state.masker.text(text),
   });
-  return new Response(JSON.stringify(status), {
+  // Client-chosen text (a model name) may hold C1 controls a terminal would act on (`curl /status.json`).
+  return new Response(escapeControls(JSON.stringify(status)), {
     headers: { "content-type": "application/json", "cache-control": NO_STORE },
   });
 }

@@ -52,10 +52,15 @@ function doorOf(state: ProxyState): DoorState {
   return door;
 }
 
+/** How long a probe that decided nothing keeps the route translated before the backend is asked again. */
+const UNDECIDED_MS = 60_000;
+
 /**
  * The way `route` is reached: its setting, or for `auto` what the backend
- * said when first asked (an answer that decides nothing is asked again next
- * time; meanwhile the request is translated, as every backend has chat).
+ * said when first asked. A probe that decided nothing (no answer within
+ * PROXY_TIMEOUT, at most five seconds) keeps the route translated, as every
+ * backend has chat, for a minute before the backend is asked again: a
+ * backend whose `/responses` hangs never makes every request wait.
  */
 export function wayOf(state: ProxyState, route: RouteConfig): Promise<Way> {
   if (route.responses !== "auto") return Promise.resolve(route.responses);
@@ -65,8 +70,12 @@ export function wayOf(state: ProxyState, route: RouteConfig): Promise<Way> {
   let way = door.ways.get(route.name);
   if (way === undefined) {
     const url = checkedUpstreamUrl(target, "/v1/responses", "");
-    way = probeResponsesApi(state.routes[route.name].transport, url, route.apiKey).then((found) => {
-      if (found.way === undefined) door.ways.delete(route.name);
+    const transport = state.routes[route.name].transport;
+    way = probeResponsesApi(transport, url, route.apiKey, state.config.timeoutMs).then((found) => {
+      if (found.way === undefined) {
+        const timer = setTimeout(() => door.ways.delete(route.name), UNDECIDED_MS);
+        Deno.unrefTimer(timer);
+      }
       return found.way ?? "translate";
     });
     door.ways.set(route.name, way);

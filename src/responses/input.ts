@@ -77,6 +77,13 @@ function toolOutput(output: unknown, at: string): { text: string; images: Json[]
   return { text, images };
 }
 
+/** An assistant message's text: its content, a string or content parts. */
+function assistantText(content: unknown, at: string): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) fail(`${at}.content`, "must be a string or an array of content parts");
+  return partsText(content.filter(isObject));
+}
+
 /** The reasoning text of a reasoning item: its raw content, else its summary. */
 function reasoningText(item: Json): string {
   const content = Array.isArray(item.content) ? item.content.filter(isObject) : [];
@@ -90,8 +97,10 @@ function chatCall(item: Json, at: string, map: ToolMap): Json {
   const call = (name: string, args: string): Json => ({ id, type: "function", function: { name, arguments: args } });
   const ns = typeof item.namespace === "string" ? item.namespace : undefined;
   switch (item.type) {
-    case "function_call":
-      return call(map.chatName(requireString(item.name, `${at}.name`), ns), String(item.arguments ?? "{}"));
+    case "function_call": {
+      const args = item.arguments === undefined ? "{}" : requireString(item.arguments, `${at}.arguments`);
+      return call(map.chatName(requireString(item.name, `${at}.name`), ns), args);
+    }
     case "custom_tool_call":
       return call(
         map.chatName(requireString(item.name, `${at}.name`), ns),
@@ -136,9 +145,7 @@ export function translateInput(input: unknown, map: ToolMap, store: ItemStore): 
     const item = resolve(raw, at, store);
     const type = item.type ?? (typeof item.role === "string" ? "message" : undefined);
     if (type === "message" && item.role === "assistant") {
-      (turn ??= { texts: [], reasoning: [], calls: [] }).texts.push(
-        typeof item.content === "string" ? item.content : partsText((item.content as Json[] ?? []).filter(isObject)),
-      );
+      (turn ??= { texts: [], reasoning: [], calls: [] }).texts.push(assistantText(item.content, at));
     } else if (type === "reasoning") {
       (turn ??= { texts: [], reasoning: [], calls: [] }).reasoning.push(reasoningText(item));
     } else if (ASSISTANT_ITEMS.has(String(type))) {

@@ -117,9 +117,10 @@ export class ContentMasker {
     for (const field of fields) this.#add(held, field);
     this.#queue.push(held);
     this.#queuedBytes += event.raw.length;
-    // The end of a channel: nothing more can complete a key that started in it.
+    // The end of a channel: nothing more can complete a key that started in it (an item's or part's `.done`
+    // event on the Responses API; other events in between, such as `in_progress`, end nothing).
     const ends = info.kind === "done" || info.kind === "error" || info.finished === true ||
-      (this.#grammar.name === "responses" && fields.length === 0 && info.kind !== "none");
+      (this.#grammar.name === "responses" && String(info.json?.type ?? "").endsWith(".done"));
     return ends ? this.flush() : this.#release();
   }
 
@@ -157,8 +158,9 @@ export class ContentMasker {
     }
     const { matches, limit } = this.#masker.locate(bytes, bytes.length, false);
     if (matches.length > 0) this.#mask(segments, texts, starts, before.length, matches);
-    // What may still become a key stays open (held); the rest of the channel's text is final.
-    const holding = bytes.length - limit >= MIN_HELD_START && limit >= before.length;
+    // What may still become a key stays open (held); the rest of the channel's text is final. A key whose first
+    // characters already went out is held from here on all the same: only those few characters are lost.
+    const holding = bytes.length - limit >= MIN_HELD_START;
     const open = holding ? segments.filter((_, i) => starts[i] + texts[i].length > limit) : [];
     for (const s of segments) if (!open.includes(s)) s.held.waits.delete(field.channel);
     for (const s of open) s.held.waits.add(field.channel);

@@ -23,11 +23,19 @@ export interface ResponsesProbe {
 /** The statuses that mean "no such path". */
 const NO_SUCH_PATH = new Set([404, 405, 501]);
 
-/** How long the probe may take. */
+/** The longest the probe may take. */
 const PROBE_MS = 5000;
 
-/** Asks `url` (the backend's `/responses`, stitched and checked) with the route's `key`. */
-export async function probeResponsesApi(fetch: FetchLike, url: string, key: string): Promise<ResponsesProbe> {
+/**
+ * Asks `url` (the backend's `/responses`, stitched and checked) with the
+ * route's `key`, for at most `withinMs` (and never over five seconds).
+ */
+export async function probeResponsesApi(
+  fetch: FetchLike,
+  url: string,
+  key: string,
+  withinMs: number = PROBE_MS,
+): Promise<ResponsesProbe> {
   const headers = new Headers({ "content-type": "application/json", "accept-encoding": "identity" });
   setUpstreamKey(headers, key);
   try {
@@ -35,7 +43,7 @@ export async function probeResponsesApi(fetch: FetchLike, url: string, key: stri
       method: "POST",
       headers: headerPairs(headers),
       body: "{}",
-      signal: AbortSignal.timeout(PROBE_MS),
+      signal: AbortSignal.timeout(Math.min(PROBE_MS, withinMs > 0 ? withinMs : PROBE_MS)),
       redirect: "manual",
     });
     await res.body?.cancel().catch(() => {});
