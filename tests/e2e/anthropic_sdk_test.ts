@@ -9,25 +9,16 @@ import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
 import { completion, fakeBackend, jsonResponse, type Seen, sseResponse } from "../support/fake_backend.ts";
 import { startProxy } from "../support/proxy.ts";
+import { KEYS, MODELS, ONE_ATTEMPT, oneRoute, twoRoutes } from "../support/routes.ts";
 
 const CLIENT_KEY = "sk-client-key-for-modelpin-1";
-const KEYS = { fast: "sk-fast-route-key-0001", smart: "sk-smart-route-key-0002" };
 type Json = Record<string, unknown>;
 
-function env(fast: string, smart = fast): Record<string, string> {
-  return {
-    FAST_BASE_URL: fast,
-    FAST_API_KEY: KEYS.fast,
-    FAST_MODEL_NAME: "vendor/fast-model",
-    SMART_BASE_URL: smart,
-    SMART_API_KEY: KEYS.smart,
-    SMART_MODEL_NAME: "vendor/smart-model",
-    PROXY_API_KEYS: CLIENT_KEY,
-    PROXY_TIMEOUT: "5",
-    // One attempt per route: these tests count attempts; the same-route retry is tested in fallback_test.ts.
-    PROXY_RETRIES: "0",
-  };
-}
+/**
+ * What every proxy here adds to the routes: inbound auth, for the SDK's key, and one attempt per route (these
+ * tests count attempts; the same-route retry is tested in fallback_test.ts).
+ */
+const SDK_SETUP = { PROXY_API_KEYS: CLIENT_KEY, ...ONE_ATTEMPT };
 
 const sdk = (url: string, apiKey = CLIENT_KEY) => new Anthropic({ baseURL: url, apiKey, maxRetries: 0 });
 
@@ -80,7 +71,7 @@ function streamOf(events: string[]): Response {
 
 Deno.test("anthropic SDK: messages.create gets the backend's text under the requested model name", async () => {
   await using backend = fakeBackend(() => jsonResponse(completion("hello from the backend")));
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl, SDK_SETUP));
   const msg = await sdk(proxy.url).messages.create({
     model: "claude-sonnet-5-5",
     max_tokens: 64,
@@ -94,7 +85,7 @@ Deno.test("anthropic SDK: messages.create gets the backend's text under the requ
   assert.equal(msg.usage.input_tokens, 1);
   const seen = backend.seen[0];
   assert.equal(seen.path, "/v1/chat/completions");
-  assert.equal(seen.json!.model, "vendor/smart-model", "sonnet goes to smart, with the model forced");
+  assert.equal(seen.json!.model, MODELS.smart, "sonnet goes to smart, with the model forced");
   assert.deepEqual(seen.json!.messages, [{ role: "system", content: "be brief" }, { role: "user", content: "hi" }]);
   assert.equal(seen.json!.top_k, undefined);
   assert.equal(seen.headers.get("authorization"), `Bearer ${KEYS.smart}`);
@@ -105,7 +96,7 @@ Deno.test("anthropic SDK: messages.create gets the backend's text under the requ
 
 Deno.test("anthropic SDK: messages.stream finalMessage() assembles interleaved parallel tool inputs", async () => {
   await using backend = fakeBackend(() => streamOf(TOOL_STREAM));
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl, SDK_SETUP));
   const stream = sdk(proxy.url).messages.stream({
     model: "claude-haiku-5-5",
     max_tokens: 64,
@@ -125,13 +116,13 @@ Deno.test("anthropic SDK: messages.stream finalMessage() assembles interleaved p
   assert.equal(msg.stop_reason, "tool_use");
   assert.equal(msg.usage.output_tokens, 17);
   const seen = backend.seen[0].json!;
-  assert.equal(seen.model, "vendor/fast-model", "haiku goes to fast");
+  assert.equal(seen.model, MODELS.fast, "haiku goes to fast");
   assert.deepEqual(seen.stream_options, { include_usage: true });
 });
 
 Deno.test("anthropic SDK: a tool round trip sends tool_calls and role:tool messages to the backend", async () => {
   await using backend = fakeBackend(() => jsonResponse(completion("It is 12 degrees in Oslo.")));
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl, SDK_SETUP));
   const msg = await sdk(proxy.url).messages.create({
     model: "claude-sonnet-5-5",
     max_tokens: 64,
@@ -161,7 +152,7 @@ Deno.test("anthropic SDK: a tool round trip sends tool_calls and role:tool messa
 
 Deno.test("anthropic SDK: an image travels as a data URL content part", async () => {
   await using backend = fakeBackend(() => jsonResponse(completion("a red dot")));
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl, SDK_SETUP));
   await sdk(proxy.url).messages.create({
     model: "claude-sonnet-5-5",
     max_tokens: 64,
@@ -186,12 +177,7 @@ Deno.test("anthropic SDK: errors arrive as the SDK's classes, in Anthropic's sha
   let answer: () => Response = () =>
     jsonResponse({ error: { message: "slow down", type: "rate_limit" } }, 429, { "retry-after": "7" });
   await using backend = fakeBackend(() => answer());
-  await using proxy = await startProxy({
-    ...env(backend.baseUrl),
-    SMART_BASE_URL: "",
-    SMART_API_KEY: "",
-    SMART_MODEL_NAME: "",
-  });
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, SDK_SETUP));
   const client = sdk(proxy.url);
   const ask = (c = client, extra: Json = {}) =>
     c.messages.create(
@@ -225,7 +211,7 @@ Deno.test("anthropic SDK: errors arrive as the SDK's classes, in Anthropic's sha
 Deno.test("anthropic SDK: a 503 from the primary falls back to the other route", async () => {
   await using fast = fakeBackend(() => jsonResponse({ error: { message: "down" } }, 503));
   await using smart = fakeBackend(() => jsonResponse(completion("from smart")));
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, SDK_SETUP));
   const msg = await sdk(proxy.url).messages.create({
     model: "claude-haiku-5-5",
     max_tokens: 8,
@@ -234,7 +220,7 @@ Deno.test("anthropic SDK: a 503 from the primary falls back to the other route",
   assert.equal((msg.content[0] as { text: string }).text, "from smart");
   assert.equal(msg.model, "claude-haiku-5-5");
   assert.equal(fast.seen.length, 1);
-  assert.equal(smart.seen[0].json!.model, "vendor/smart-model");
+  assert.equal(smart.seen[0].json!.model, MODELS.smart);
 });
 
 Deno.test("anthropic SDK: a stream the backend breaks ends with an error event, never message_stop", async () => {
@@ -246,7 +232,7 @@ Deno.test("anthropic SDK: a stream the backend breaks ends with an error event, 
     up.send(chunk({ role: "assistant", content: "Once upon" }));
     return up.response;
   });
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl, SDK_SETUP));
   // The raw wire first: which events, in which order.
   const res = await fetch(`${proxy.url}/v1/messages?beta=true`, {
     method: "POST",
@@ -292,7 +278,7 @@ Deno.test("anthropic SDK: a stream the backend breaks ends with an error event, 
 
 Deno.test("anthropic SDK: countTokens answers locally and HEAD / answers 200, neither calling the backend", async () => {
   await using backend = fakeBackend(() => jsonResponse(completion("unused")));
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl, SDK_SETUP));
   const counted = await sdk(proxy.url).messages.countTokens({
     model: "claude-sonnet-5-5",
     system: "x".repeat(40),
@@ -307,7 +293,9 @@ Deno.test("anthropic SDK: countTokens answers locally and HEAD / answers 200, ne
 
 Deno.test("anthropic: ANTHROPIC_MAX_TOKENS caps what goes upstream; a smaller request passes as asked", async () => {
   await using backend = fakeBackend(() => jsonResponse(completion("ok")));
-  await using proxy = await startProxy({ ...env(backend.baseUrl), ANTHROPIC_MAX_TOKENS: "8192" });
+  await using proxy = await startProxy(
+    twoRoutes(backend.baseUrl, backend.baseUrl, { ...SDK_SETUP, ANTHROPIC_MAX_TOKENS: "8192" }),
+  );
   const client = sdk(proxy.url);
   for (const asked of [16000, 100]) {
     await client.messages.create({

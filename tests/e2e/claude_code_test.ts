@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { fakeBackend, jsonResponse, type Seen } from "../support/fake_backend.ts";
 import { startProxy } from "../support/proxy.ts";
+import { MODELS, oneRoute } from "../support/routes.ts";
 
 const CLIENT_KEY = "sk-client-key-for-claude-code";
 const CACHED = new URL("../../.tools/claude-code/node_modules/.bin/claude", import.meta.url).pathname;
@@ -114,12 +115,8 @@ function answer(seen: Seen, reply: { text: string } | { tool: string; args: Json
   return new Response(body, { headers: { "content-type": "text/event-stream" } });
 }
 
-const env = (url: string) => ({
-  FAST_BASE_URL: url,
-  FAST_API_KEY: "sk-backend-key-cc-0001",
-  FAST_MODEL_NAME: "vendor/cc-model",
-  PROXY_API_KEYS: CLIENT_KEY,
-});
+/** One route, and inbound auth on, for the CLI's key. */
+const env = (url: string) => oneRoute(url, { PROXY_API_KEYS: CLIENT_KEY });
 
 /** Whether a backend request is Claude Code's main turn (it offers the Bash tool). */
 const offersBash = (s: Seen) =>
@@ -137,7 +134,7 @@ Deno.test({
     assert.equal(run.stdout.trim(), "modelpin-backend-says-hello");
     const main = backend.seen.find(offersBash);
     assert.ok(main, `a main turn reached the backend (saw ${backend.seen.length} requests)`);
-    assert.equal(main.json!.model, "vendor/cc-model");
+    assert.equal(main.json!.model, MODELS.fast);
     for (const [name] of main.headers) assert.ok(!name.startsWith("anthropic-"), `${name} forwarded`);
   },
 });

@@ -7,12 +7,11 @@ import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { chunkEvent, completion, fakeBackend, jsonResponse } from "../support/fake_backend.ts";
 import { startProxy } from "../support/proxy.ts";
+import { KEYS, MODELS, oneRoute } from "../support/routes.ts";
 import { fixedSse } from "../support/wire.ts";
 
-const FAST_KEY = "sk-route-fast-key-123";
 const SDK_KEY = "sk-dummy-sdk-key-never-forwarded";
 
-const env = (baseUrl: string) => ({ FAST_BASE_URL: baseUrl, FAST_MODEL_NAME: "forced/model", FAST_API_KEY: FAST_KEY });
 const sdk = (proxyUrl: string) => new OpenAI({ baseURL: `${proxyUrl}/v1`, apiKey: SDK_KEY, maxRetries: 0 });
 
 const STREAM_EVENTS = [
@@ -36,7 +35,7 @@ const STREAM_EVENTS = [
 
 Deno.test("openai SDK: non-streaming chat completion", async () => {
   await using backend = fakeBackend(() => jsonResponse(completion("hello from the backend")));
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const client = sdk(proxy.url);
   const res = await client.chat.completions.create({
     model: "gpt-4",
@@ -48,16 +47,16 @@ Deno.test("openai SDK: non-streaming chat completion", async () => {
   assert.equal(backend.seen.length, 1);
   const seen = backend.seen[0];
   assert.equal(seen.path, "/v1/chat/completions");
-  assert.equal(seen.json?.model, "forced/model");
+  assert.equal(seen.json?.model, MODELS.fast);
   assert.equal(seen.json?.temperature, 0.2);
   assert.deepEqual(seen.json?.messages, [{ role: "user", content: "hi" }]);
-  assert.equal(seen.headers.get("authorization"), `Bearer ${FAST_KEY}`);
+  assert.equal(seen.headers.get("authorization"), `Bearer ${KEYS.fast}`);
   for (const [, value] of seen.headers) assert.ok(!value.includes(SDK_KEY), "the SDK's key never travels");
 });
 
 Deno.test("openai SDK: streaming chat completion, chunk by chunk", async () => {
   await using backend = fakeBackend(() => fixedSse(STREAM_EVENTS));
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const client = sdk(proxy.url);
   const stream = await client.chat.completions.create({
     model: "gpt-4",
@@ -76,16 +75,16 @@ Deno.test("openai SDK: streaming chat completion, chunk by chunk", async () => {
   assert.deepEqual(pieces, ["Hel", "lo, ", "wor", "ld!"]);
   assert.equal(finish, "stop");
   const seen = backend.seen[0];
-  assert.equal(seen.json?.model, "forced/model");
+  assert.equal(seen.json?.model, MODELS.fast);
   assert.equal(seen.json?.stream, true);
   assert.deepEqual(seen.json?.stream_options, { include_usage: true });
-  assert.equal(seen.headers.get("authorization"), `Bearer ${FAST_KEY}`);
+  assert.equal(seen.headers.get("authorization"), `Bearer ${KEYS.fast}`);
   for (const [, value] of seen.headers) assert.ok(!value.includes(SDK_KEY));
 });
 
 Deno.test("openai SDK: models.list() returns fast and smart without a backend call", async () => {
   await using backend = fakeBackend(() => jsonResponse(completion("x")));
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const ids: string[] = [];
   for await (const model of sdk(proxy.url).models.list()) {
     assert.equal(model.object, "model");
@@ -106,7 +105,7 @@ Deno.test("openai SDK: a backend 400 surfaces as the SDK's APIError with its sta
       },
     }, 400)
   );
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const client = sdk(proxy.url);
   await assert.rejects(
     client.chat.completions.create({ model: "gpt-4", messages: [{ role: "user", content: "x" }], max_tokens: 1e9 }),
@@ -125,7 +124,7 @@ Deno.test("openai SDK: a backend 400 surfaces as the SDK's APIError with its sta
 
 Deno.test("openai SDK: the proxy's own errors are APIErrors too (bad route → 404)", async () => {
   await using backend = fakeBackend(() => jsonResponse(completion("x")));
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   // baseURL without /v1: the SDK posts to /chat/completions, which modelpin does not serve.
   const client = new OpenAI({ baseURL: proxy.url, apiKey: SDK_KEY, maxRetries: 0 });
   await assert.rejects(
@@ -173,7 +172,7 @@ Deno.test({
   ignore: !HAVE_CURL,
   async fn() {
     await using backend = fakeBackend(() => fixedSse(STREAM_EVENTS));
-    await using proxy = await startProxy(env(backend.baseUrl));
+    await using proxy = await startProxy(oneRoute(backend.baseUrl));
     const { head, body } = await curl([
       "-N",
       "-H",
@@ -191,8 +190,8 @@ Deno.test({
     const text = new TextDecoder().decode(body);
     assert.equal(text, STREAM_EVENTS.join(""), "exactly the backend's bytes");
     assert.ok(text.endsWith("data: [DONE]\n\n"));
-    assert.equal(backend.seen[0].json?.model, "forced/model");
-    assert.equal(backend.seen[0].headers.get("authorization"), `Bearer ${FAST_KEY}`);
+    assert.equal(backend.seen[0].json?.model, MODELS.fast);
+    assert.equal(backend.seen[0].headers.get("authorization"), `Bearer ${KEYS.fast}`);
   },
 });
 
@@ -201,7 +200,7 @@ Deno.test({
   ignore: !HAVE_CURL,
   async fn() {
     await using backend = fakeBackend(() => jsonResponse(completion("plain answer")));
-    await using proxy = await startProxy(env(backend.baseUrl));
+    await using proxy = await startProxy(oneRoute(backend.baseUrl));
     const { head, body } = await curl([
       "-H",
       "content-type: application/json",
@@ -212,6 +211,6 @@ Deno.test({
     assert.match(head, /^HTTP\/1\.1 200/);
     assert.match(head, /content-type: application\/json/i);
     assert.deepEqual(JSON.parse(new TextDecoder().decode(body)), completion("plain answer"));
-    assert.equal(backend.seen[0].json?.model, "forced/model");
+    assert.equal(backend.seen[0].json?.model, MODELS.fast);
   },
 });

@@ -7,46 +7,28 @@
 import assert from "node:assert/strict";
 import { completion, fakeBackend, jsonResponse } from "../support/fake_backend.ts";
 import { logLines, post, startProxy, type TestProxy } from "../support/proxy.ts";
+import {
+  ALL_KEYS,
+  chat,
+  CLIENT_KEY,
+  KEYS,
+  MODELS,
+  ONE_ATTEMPT,
+  oneRoute,
+  type RouteName,
+  twoRoutes,
+} from "../support/routes.ts";
 import { rawBackend, refusedPortUrl } from "../support/raw_tcp.ts";
 import { assertNoKeys, deferred, delay, eventually, within } from "../support/stream_tools.ts";
 
-type RouteName = "fast" | "smart";
-
-const KEYS: Record<RouteName, string> = { fast: "sk-fast-FB1111111111", smart: "sk-smart-FB2222222222" };
-const MODELS: Record<RouteName, string> = { fast: "vendor/fast-model", smart: "vendor/smart-model" };
-const ALL_KEYS = Object.values(KEYS);
 const other = (r: RouteName): RouteName => r === "fast" ? "smart" : "fast";
 
-/**
- * Both routes configured with distinct URL, key and model (so fallback is on). The same-route retry is off
- * here: these tests pin the fallback itself, one attempt per route; the retry before it has its own tests.
- */
-function twoRoutes(urls: Record<RouteName, string>, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    PROXY_RETRIES: "0",
-    FAST_BASE_URL: urls.fast,
-    FAST_API_KEY: KEYS.fast,
-    FAST_MODEL_NAME: MODELS.fast,
-    SMART_BASE_URL: urls.smart,
-    SMART_API_KEY: KEYS.smart,
-    SMART_MODEL_NAME: MODELS.smart,
-    PROXY_TIMEOUT: "5",
-    ...extra,
-  };
-}
+// Every proxy here gets ONE_ATTEMPT unless a test says otherwise: these tests pin the fallback itself, one attempt
+// per route; the same-route retry before it has its own tests (the ones with PROXY_RETRIES "1").
 
-/** Route URLs with `primary` on `primaryUrl` and the other route on `secondaryUrl`. */
-function urlsFor(primary: RouteName, primaryUrl: string, secondaryUrl: string): Record<RouteName, string> {
-  return primary === "fast" ? { fast: primaryUrl, smart: secondaryUrl } : { fast: secondaryUrl, smart: primaryUrl };
-}
-
-/** A chat request the way a client hard-coded to a model name sends it. */
-function chat(proxy: TestProxy, model: string, extra: Record<string, unknown> = {}): Promise<Response> {
-  return post(`${proxy.url}/v1/chat/completions`, {
-    model,
-    messages: [{ role: "user", content: "hello" }],
-    ...extra,
-  }, { authorization: "Bearer client-key-not-for-upstream" });
+/** The route URLs (fast, then smart) with `primary` on `primaryUrl` and the other route on `secondaryUrl`. */
+function urlsFor(primary: RouteName, primaryUrl: string, secondaryUrl: string): [fast: string, smart: string] {
+  return primary === "fast" ? [primaryUrl, secondaryUrl] : [secondaryUrl, primaryUrl];
 }
 
 /** A healthy backend that answers with a completion naming its route. */
@@ -164,14 +146,16 @@ for (const trigger of TRIGGERS) {
     Deno.test(`fallback ${primary} -> ${secondary} on ${trigger.name}`, async () => {
       await using bad = trigger.make();
       await using good = goodBackend(secondary);
-      await using proxy = await startProxy(twoRoutes(urlsFor(primary, bad.baseUrl, good.baseUrl), trigger.env));
+      await using proxy = await startProxy(
+        twoRoutes(...urlsFor(primary, bad.baseUrl, good.baseUrl), { ...ONE_ATTEMPT, ...trigger.env }),
+      );
 
       const res = await chat(proxy, primary === "fast" ? "gpt-4" : "SMART");
       const text = await res.text();
       assert.equal(res.status, 200, text);
       assert.equal(JSON.parse(text).choices[0].message.content, `answer from ${secondary}`);
       assert.equal(res.headers.get("retry-after"), null, "nothing of the failed attempt reaches the client");
-      assertNoKeys(text, [...ALL_KEYS, "client-key-not-for-upstream"], "client response");
+      assertNoKeys(text, [...ALL_KEYS, CLIENT_KEY], "client response");
 
       const calls = bad.calls();
       if (calls !== undefined) assert.equal(calls, 1, "the failing route was tried once");
@@ -194,7 +178,7 @@ for (const status of [400, 401, 404, 413]) {
       const errorBody = { error: { message: `client problem ${status}`, type: "invalid_request_error", code: "x" } };
       await using bad = fakeBackend(() => jsonResponse(errorBody, status, { "x-request-id": "req-42" }));
       await using good = goodBackend(other(primary));
-      await using proxy = await startProxy(twoRoutes(urlsFor(primary, bad.baseUrl, good.baseUrl)));
+      await using proxy = await startProxy(twoRoutes(...urlsFor(primary, bad.baseUrl, good.baseUrl), ONE_ATTEMPT));
 
       const res = await chat(proxy, primary);
       assert.equal(res.status, status);
@@ -320,7 +304,9 @@ for (const c of BOTH_FAIL) {
     const [p, s] = c.make();
     await using primary = p;
     await using secondary = s;
-    await using proxy = await startProxy(twoRoutes(urlsFor(c.primary, primary.baseUrl, secondary.baseUrl), c.env));
+    await using proxy = await startProxy(
+      twoRoutes(...urlsFor(c.primary, primary.baseUrl, secondary.baseUrl), { ...ONE_ATTEMPT, ...c.env }),
+    );
 
     const res = await chat(proxy, c.primary);
     const text = await res.text();
@@ -340,12 +326,7 @@ for (const c of BOTH_FAIL) {
 Deno.test("fallback is off when both routes are identical: one attempt only", async (t) => {
   await t.step("503 is returned after one attempt", async () => {
     await using backend = fakeBackend(() => jsonResponse(PRIMARY_503, 503));
-    await using proxy = await startProxy({
-      FAST_BASE_URL: backend.baseUrl,
-      FAST_API_KEY: KEYS.fast,
-      FAST_MODEL_NAME: MODELS.fast,
-      PROXY_RETRIES: "0",
-    });
+    await using proxy = await startProxy(oneRoute(backend.baseUrl, ONE_ATTEMPT));
     assert.equal((await health(proxy)).fallback, false);
     for (const model of ["fast", "smart"]) {
       const res = await chat(proxy, model);
@@ -402,7 +383,8 @@ for (const primary of ["fast", "smart"] as const) {
     await using _bad = bad;
     await using good = goodBackend(secondary);
     await using proxy = await startProxy(
-      twoRoutes(urlsFor(primary, bad.baseUrl, good.baseUrl), {
+      twoRoutes(...urlsFor(primary, bad.baseUrl, good.baseUrl), {
+        ...ONE_ATTEMPT,
         PROXY_BREAKER_FAILURES: "2",
         PROXY_BREAKER_COOLDOWN: "0.3",
       }),
@@ -449,7 +431,8 @@ Deno.test("breaker: a failed probe cools the route again at once", async () => {
   await using _bad = bad;
   await using good = goodBackend("smart");
   await using proxy = await startProxy(
-    twoRoutes({ fast: bad.baseUrl, smart: good.baseUrl }, {
+    twoRoutes(bad.baseUrl, good.baseUrl, {
+      ...ONE_ATTEMPT,
       PROXY_BREAKER_FAILURES: "1",
       PROXY_BREAKER_COOLDOWN: "0.2",
     }),
@@ -482,7 +465,8 @@ Deno.test("breaker: while the probe is in flight, other requests skip the route"
   });
   await using good = goodBackend("smart");
   await using proxy = await startProxy(
-    twoRoutes({ fast: bad.baseUrl, smart: good.baseUrl }, {
+    twoRoutes(bad.baseUrl, good.baseUrl, {
+      ...ONE_ATTEMPT,
       PROXY_BREAKER_FAILURES: "1",
       PROXY_BREAKER_COOLDOWN: "0.2",
     }),
@@ -509,7 +493,8 @@ Deno.test("breaker: a 429 with Retry-After cools the route at once, for that lon
   );
   await using good = goodBackend("smart");
   await using proxy = await startProxy(
-    twoRoutes({ fast: bad.baseUrl, smart: good.baseUrl }, {
+    twoRoutes(bad.baseUrl, good.baseUrl, {
+      ...ONE_ATTEMPT,
       PROXY_BREAKER_FAILURES: "3",
       PROXY_BREAKER_COOLDOWN: "0.2",
     }),
@@ -530,7 +515,8 @@ Deno.test("breaker: when both routes cool, the primary is tried anyway", async (
   await using fast = fakeBackend(() => jsonResponse({ error: { message: "fast down" } }, 503));
   await using smart = fakeBackend(() => jsonResponse({ error: { message: "smart down" } }, 503));
   await using proxy = await startProxy(
-    twoRoutes({ fast: fast.baseUrl, smart: smart.baseUrl }, {
+    twoRoutes(fast.baseUrl, smart.baseUrl, {
+      ...ONE_ATTEMPT,
       PROXY_BREAKER_FAILURES: "1",
       PROXY_BREAKER_COOLDOWN: "30",
     }),
@@ -576,7 +562,7 @@ Deno.test("retry: a 500 once is retried on the same route: the user's model answ
     ++calls === 1 ? jsonResponse({ error: { message: "blip" } }, 500) : jsonResponse(completion("second", MODELS.fast))
   );
   await using smart = goodBackend("smart");
-  await using proxy = await startProxy(twoRoutes({ fast: fast.baseUrl, smart: smart.baseUrl }, { PROXY_RETRIES: "1" }));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, { PROXY_RETRIES: "1" }));
   assert.equal(await content(await chat(proxy, "gpt-4")), "second");
   assert.equal(fast.seen.length, 2);
   assert.equal(smart.seen.length, 0, "no fallback on a blip: the model (and its price) stays the user's");
@@ -590,7 +576,7 @@ Deno.test("retry: a 500 once is retried on the same route: the user's model answ
 Deno.test("retry: a connection reset before any byte is retried once, then the request falls back", async () => {
   await using fast = resetBackend();
   await using smart = goodBackend("smart");
-  await using proxy = await startProxy(twoRoutes({ fast: fast.baseUrl, smart: smart.baseUrl }, { PROXY_RETRIES: "1" }));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, { PROXY_RETRIES: "1" }));
   assert.equal(await content(await chat(proxy, "gpt-4")), "answer from smart");
   assert.equal(fast.calls(), 2, "the reset route was tried twice");
   assert.equal(smart.seen.length, 1);
@@ -600,7 +586,7 @@ Deno.test("retry: a timeout is never retried; it falls back at once", async () =
   await using fast = hangBackend();
   await using smart = goodBackend("smart");
   await using proxy = await startProxy(
-    twoRoutes({ fast: fast.baseUrl, smart: smart.baseUrl }, { PROXY_RETRIES: "1", PROXY_TIMEOUT: "0.3" }),
+    twoRoutes(fast.baseUrl, smart.baseUrl, { PROXY_RETRIES: "1", PROXY_TIMEOUT: "0.3" }),
   );
   assert.equal(await content(await chat(proxy, "gpt-4")), "answer from smart");
   assert.equal(fast.calls(), 1);
@@ -614,7 +600,7 @@ Deno.test("retry: a 429 with Retry-After: 1 is waited out and retried on the sam
       : jsonResponse(completion("after the wait", MODELS.fast))
   );
   await using smart = goodBackend("smart");
-  await using proxy = await startProxy(twoRoutes({ fast: fast.baseUrl, smart: smart.baseUrl }, { PROXY_RETRIES: "1" }));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, { PROXY_RETRIES: "1" }));
   const started = performance.now();
   assert.equal(await content(await chat(proxy, "gpt-4")), "after the wait");
   assert.ok(performance.now() - started >= 950, "the Retry-After was honoured before the retry");
@@ -636,7 +622,7 @@ Deno.test("late head: a stream whose backend accepts and never answers (not even
     })
   );
   await using proxy = await startProxy(
-    twoRoutes({ fast: dead.baseUrl, smart: smart.baseUrl }, { PROXY_TIMEOUT: "30", PROXY_HEAD_TIMEOUT: "0.3" }),
+    twoRoutes(dead.baseUrl, smart.baseUrl, { ...ONE_ATTEMPT, PROXY_TIMEOUT: "30", PROXY_HEAD_TIMEOUT: "0.3" }),
   );
   const started = performance.now();
   const res = await within(streamChat(proxy), 5000, "the fallback, long before PROXY_TIMEOUT");
@@ -657,7 +643,7 @@ Deno.test("late head: a backend that is alive (it answers /models) keeps its str
   });
   await using smart = goodBackend("smart");
   await using proxy = await startProxy(
-    twoRoutes({ fast: slow.baseUrl, smart: smart.baseUrl }, { PROXY_TIMEOUT: "30", PROXY_HEAD_TIMEOUT: "0.2" }),
+    twoRoutes(slow.baseUrl, smart.baseUrl, { ...ONE_ATTEMPT, PROXY_TIMEOUT: "30", PROXY_HEAD_TIMEOUT: "0.2" }),
   );
   const pending = streamChat(proxy);
   await eventually(() => slow.seen.some((s) => s.path.endsWith("/models")), 3000, "the liveness request");

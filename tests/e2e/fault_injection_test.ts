@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { chunkEvent, completion, fakeBackend, jsonResponse, sseResponse } from "../support/fake_backend.ts";
 import { logLines, post, startProxy, type TestProxy } from "../support/proxy.ts";
+import { ALL_KEYS, chat, KEYS, MODELS, ONE_ATTEMPT, twoRoutes } from "../support/routes.ts";
 import { chunkedSse, httpResponse, rawBackend, rawHttpBackend } from "../support/raw_tcp.ts";
 import {
   assertNoKeys,
@@ -19,30 +20,8 @@ import {
   within,
 } from "../support/stream_tools.ts";
 
-const KEYS = { fast: "sk-fast-FI5555555555", smart: "sk-smart-FI6666666666" };
-const MODELS = { fast: "vendor/fast-fi", smart: "vendor/smart-fi" };
-const ALL_KEYS = Object.values(KEYS);
 const DONE = "data: [DONE]";
 const encoder = new TextEncoder();
-
-function env(fast: string, smart: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    FAST_BASE_URL: fast,
-    FAST_API_KEY: KEYS.fast,
-    FAST_MODEL_NAME: MODELS.fast,
-    SMART_BASE_URL: smart,
-    SMART_API_KEY: KEYS.smart,
-    SMART_MODEL_NAME: MODELS.smart,
-    PROXY_TIMEOUT: "5",
-    // One attempt per route: these tests count attempts; the same-route retry is tested in fallback_test.ts.
-    PROXY_RETRIES: "0",
-    ...extra,
-  };
-}
-
-function chat(proxy: TestProxy, model: string, extra: Record<string, unknown> = {}): Promise<Response> {
-  return post(`${proxy.url}/v1/chat/completions`, { model, messages: [{ role: "user", content: "hi" }], ...extra });
-}
 
 function goodBackend(route: "fast" | "smart") {
   return fakeBackend((seen) =>
@@ -97,7 +76,7 @@ Deno.test("upstream 401 whose body echoes the key: the key is masked, no fallbac
     await t.step(stream ? "stream request" : "JSON request", async () => {
       await using fast = fakeBackend((seen) => echo(seen.headers.get("authorization")!.slice(7)));
       await using smart = unusedBackend();
-      await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+      await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
       const res = await chat(proxy, "fast", { stream });
       const text = await res.text();
       assert.equal(res.status, 401);
@@ -116,7 +95,7 @@ Deno.test("upstream 401 whose body echoes the key: the key is masked, no fallbac
 Deno.test("both routes fail echoing their keys: the primary's body reaches the client masked", async () => {
   await using fast = fakeBackend(() => jsonResponse({ error: { message: `bad gateway for ${KEYS.fast}` } }, 502));
   await using smart = fakeBackend(() => jsonResponse({ error: { message: `down for ${KEYS.smart}` } }, 503));
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   const res = await chat(proxy, "fast");
   const text = await res.text();
   assert.equal(res.status, 502);
@@ -134,7 +113,7 @@ Deno.test("a first SSE error event that echoes the key: masked in the 502 when b
     return sse.response;
   });
   await using smart = fakeBackend(() => jsonResponse({ error: { message: `smart down ${KEYS.smart}` } }, 500));
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   const res = await chat(proxy, "fast", { stream: true });
   const text = await res.text();
   assert.equal(res.status, 502);
@@ -155,7 +134,10 @@ Deno.test("hostile client headers and body fields change neither the destination
       );
       await using smart = unusedBackend();
       await using proxy = await startProxy(
-        env(fast.baseUrl, smart.baseUrl, inbound ? { PROXY_API_KEYS: `other-key,${inbound}` } : {}),
+        twoRoutes(fast.baseUrl, smart.baseUrl, {
+          ...ONE_ATTEMPT,
+          ...(inbound ? { PROXY_API_KEYS: `other-key,${inbound}` } : {}),
+        }),
       );
       const evilHost = new URL(evil.baseUrl).host;
       const clientSecrets = ["client-secret-A", "client-secret-B", "client-secret-C", "client-secret-D"];
@@ -242,7 +224,7 @@ Deno.test("upstream 307 to another host is not followed: the key stays home", as
     new Response(null, { status: 307, headers: { location: `${evil.baseUrl}/chat/completions` } })
   );
   await using smart = goodBackend("smart");
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   const res = await chat(proxy, "fast");
   const text = await res.text();
   assert.ok(res.status >= 300, `status ${res.status}: the redirect is not followed`);
@@ -258,7 +240,9 @@ Deno.test("upstream 307 to another host is not followed: the key stays home", as
 Deno.test("body over PROXY_MAX_BODY_MB: 413 and no upstream call", async (t) => {
   await using fast = goodBackend("fast");
   await using smart = goodBackend("smart");
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl, { PROXY_MAX_BODY_MB: "0.01" }));
+  await using proxy = await startProxy(
+    twoRoutes(fast.baseUrl, smart.baseUrl, { ...ONE_ATTEMPT, PROXY_MAX_BODY_MB: "0.01" }),
+  );
   const big = JSON.stringify({ model: "fast", messages: [{ role: "user", content: "x".repeat(20_000) }] });
 
   await t.step("with Content-Length", async () => {
@@ -296,7 +280,7 @@ Deno.test("body over PROXY_MAX_BODY_MB: 413 and no upstream call", async (t) => 
 Deno.test("malformed bodies: 400 OpenAI-shaped, no upstream call", async () => {
   await using fast = goodBackend("fast");
   await using smart = goodBackend("smart");
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   const cases: [string, BodyInit][] = [
     ["malformed JSON", '{"model": "fast", "messages": [}'],
     ["JSON array", '[{"model": "fast"}]'],
@@ -339,7 +323,11 @@ Deno.test("429 Retry-After forms: seconds, HTTP-date, retry-after-ms, garbage, h
       await using fast = fakeBackend(() => jsonResponse({ error: { message: "rate limited" } }, 429, c.headers()));
       await using smart = goodBackend("smart");
       await using proxy = await startProxy(
-        env(fast.baseUrl, smart.baseUrl, { PROXY_BREAKER_FAILURES: "3", PROXY_BREAKER_COOLDOWN: "30" }),
+        twoRoutes(fast.baseUrl, smart.baseUrl, {
+          ...ONE_ATTEMPT,
+          PROXY_BREAKER_FAILURES: "3",
+          PROXY_BREAKER_COOLDOWN: "30",
+        }),
       );
       const before = Date.now();
       const res = await chat(proxy, "fast");
@@ -367,7 +355,9 @@ Deno.test("both routes answer 429 with garbage Retry-After: the client gets a sa
   await using smart = fakeBackend(() =>
     jsonResponse({ error: { message: "smart limit" } }, 429, { "retry-after": "-5" })
   );
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl, { PROXY_BREAKER_COOLDOWN: "4" }));
+  await using proxy = await startProxy(
+    twoRoutes(fast.baseUrl, smart.baseUrl, { ...ONE_ATTEMPT, PROXY_BREAKER_COOLDOWN: "4" }),
+  );
   const res = await chat(proxy, "fast");
   assert.equal(res.status, 429);
   assert.deepEqual(await res.json(), { error: { message: "fast limit" } });
@@ -396,7 +386,9 @@ Deno.test("JSON headers then a stalled body count as a timeout and fall back", a
     )
   );
   await using smart = goodBackend("smart");
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl, { PROXY_TIMEOUT: "0.3" }));
+  await using proxy = await startProxy(
+    twoRoutes(fast.baseUrl, smart.baseUrl, { ...ONE_ATTEMPT, PROXY_TIMEOUT: "0.3" }),
+  );
   const res = await chat(proxy, "fast");
   assert.equal(res.status, 200);
   assert.equal((await res.json()).choices[0].message.content, "answer from smart");
@@ -413,7 +405,7 @@ Deno.test("raw TCP: headers then a cut-off JSON body is a connection error and f
     text: 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n{"id": "cut',
   });
   await using smart = goodBackend("smart");
-  await using proxy = await startProxy(env(cut.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(cut.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   const res = await chat(proxy, "fast");
   const text = await res.text();
   assert.equal(res.status, 200, text);
@@ -426,7 +418,7 @@ Deno.test("raw TCP: headers then a cut-off JSON body is a connection error and f
 Deno.test("raw TCP: a chunked SSE stream cut mid-way ends with an error event, no [DONE]", async () => {
   await using cut = rawBackend({ kind: "partial", text: chunkedSse([chunkEvent("one"), chunkEvent("two")], true) });
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(cut.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(cut.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   const res = await chat(proxy, "fast", { stream: true });
   assert.equal(res.status, 200);
   const events = await new EventReader(res).rest();
@@ -467,7 +459,7 @@ Deno.test("a slow client: backpressure reaches the backend, other clients are un
     );
   });
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   const res = await chat(proxy, "fast", { stream: true });
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();
@@ -515,7 +507,7 @@ Deno.test("a slow client: backpressure reaches the backend, other clients are un
 Deno.test("graceful shutdown with live streams: finishing ones finish, the rest get an error event", async () => {
   await using fast = streamBackend();
   await using hung = rawBackend({ kind: "hang" });
-  const proxy = await startProxy(env(fast.baseUrl, hung.baseUrl));
+  const proxy = await startProxy(twoRoutes(fast.baseUrl, hung.baseUrl, ONE_ATTEMPT));
   try {
     // Two live streams on fast, and a JSON request waiting on the hung smart backend.
     const pendingA = chat(proxy, "fast", { stream: true });
@@ -563,7 +555,7 @@ Deno.test("graceful shutdown with live streams: finishing ones finish, the rest 
 Deno.test("shutdown: new connections are refused once it starts", async () => {
   await using fast = streamBackend();
   await using smart = unusedBackend();
-  const proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+  const proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   try {
     const pending = chat(proxy, "fast", { stream: true });
     const up = await fast.stream(0);
@@ -628,7 +620,7 @@ Deno.test("soak: 2000 requests, 200 concurrent, mixed failures: all answered, no
   );
   // The breaker is off so every request's path is deterministic.
   await using proxy = await startProxy(
-    env(fast.baseUrl, smart.baseUrl, { PROXY_BREAKER_FAILURES: "0", PROXY_LOG: "off" }),
+    twoRoutes(fast.baseUrl, smart.baseUrl, { ...ONE_ATTEMPT, PROXY_BREAKER_FAILURES: "0", PROXY_LOG: "off" }),
   );
   const heapBefore = Deno.memoryUsage().heapUsed;
 
@@ -693,7 +685,7 @@ Deno.test("soak: 2000 requests, 200 concurrent, mixed failures: all answered, no
 Deno.test("a mid-stream error event that echoes the key: masked before it reaches the client", async () => {
   await using fast = streamBackend();
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   const pending = chat(proxy, "fast", { stream: true });
   const up = await fast.stream(0);
   up.send(chunkEvent("1"));
@@ -744,7 +736,7 @@ Deno.test("a backend that gzips although asked for identity: the client gets rea
     assert.equal(seen.headers.get("accept-encoding"), "identity");
     return new Response(body, { headers: { "content-type": "application/json", "content-encoding": "gzip" } });
   });
-  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl, ONE_ATTEMPT));
   const res = await chat(proxy, "fast");
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-encoding"), null);
@@ -757,7 +749,7 @@ Deno.test("a gzip SSE stream is decoded and relayed event by event", async () =>
   await using backend = fakeBackend(() =>
     new Response(body, { headers: { "content-type": "text/event-stream", "content-encoding": "gzip" } })
   );
-  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl, ONE_ATTEMPT));
   const res = await chat(proxy, "fast", { stream: true });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-encoding"), null);
@@ -769,7 +761,7 @@ Deno.test("a gzip error body echoing the key is masked after decoding", async ()
   await using backend = fakeBackend(() =>
     new Response(body, { status: 401, headers: { "content-type": "application/json", "content-encoding": "gzip" } })
   );
-  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl, ONE_ATTEMPT));
   const res = await chat(proxy, "fast");
   assert.equal(res.status, 401);
   const text = await res.text();
@@ -783,7 +775,7 @@ Deno.test("an encoding modelpin cannot decode is a clear 502, never bytes labell
       headers: { "content-type": "application/json", "content-encoding": "zstd" },
     })
   );
-  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl, ONE_ATTEMPT));
   const res = await chat(proxy, "fast");
   assert.equal(res.status, 502);
   const error = (await res.json()).error;
@@ -796,7 +788,7 @@ Deno.test("a gzip bomb: a 256 MiB answer from 255 KiB keeps the proxy's memory b
   await using backend = fakeBackend(() =>
     new Response(bomb, { headers: { "content-type": "application/json", "content-encoding": "gzip" } })
   );
-  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl, ONE_ATTEMPT));
   const before = Deno.memoryUsage().rss;
   let peak = before;
   const res = await chat(proxy, "fast");
@@ -821,7 +813,7 @@ Deno.test("raw TCP: a 101 Switching Protocols to a POST, and a status of 999, be
     await using backend = rawHttpBackend(() =>
       `HTTP/1.1 ${status} Odd\r\nconnection: upgrade\r\nupgrade: websocket\r\ncontent-length: 0\r\n\r\n`
     );
-    await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl));
+    await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl, ONE_ATTEMPT));
     const res = await chat(proxy, "fast");
     const text = await res.text();
     assert.equal(res.status, 502, `${status}: ${text}`);
@@ -847,7 +839,9 @@ Deno.test("a non-SSE answer that stalls after its headers ends at PROXY_IDLE_TIM
       { headers: { "content-type": "text/plain" } },
     )
   );
-  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl, { PROXY_IDLE_TIMEOUT: "0.3" }));
+  await using proxy = await startProxy(
+    twoRoutes(backend.baseUrl, backend.baseUrl, { ...ONE_ATTEMPT, PROXY_IDLE_TIMEOUT: "0.3" }),
+  );
   const res = await fetch(`${proxy.url}/v1/files/file-1/content`);
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();

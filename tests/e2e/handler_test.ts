@@ -8,17 +8,12 @@
 import assert from "node:assert/strict";
 import { chunkEvent, completion, fakeBackend, jsonResponse, type Seen } from "../support/fake_backend.ts";
 import { logLines, post, startProxy } from "../support/proxy.ts";
+import { KEYS, MODELS, oneRoute, twoRoutes } from "../support/routes.ts";
 import { byteBackend, closedPort, dump, fixedSse, sseContent, waitForLog } from "../support/wire.ts";
 
-const FAST_KEY = "sk-fast-0123456789abcdef";
-const SMART_KEY = "sk-smart-fedcba9876543210";
 const CLIENT_KEY = "sk-client-should-never-travel";
 
 const ok = () => jsonResponse(completion("hi"));
-
-function fastEnv(baseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { FAST_BASE_URL: baseUrl, FAST_MODEL_NAME: "forced-fast-model", FAST_API_KEY: FAST_KEY, ...extra };
-}
 
 /** Asserts an OpenAI-shaped error body and returns it. */
 async function assertOpenAIError(
@@ -45,7 +40,7 @@ function withoutModel(o: Record<string, unknown> | undefined): Record<string, un
 
 Deno.test("forcing: gpt-4 becomes FAST_MODEL_NAME and every other field passes unchanged", async () => {
   await using backend = fakeBackend(ok);
-  await using proxy = await startProxy(fastEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   // Written by hand: a big integer, a float written 1.0, unknown fields, tools, response_format, stream_options.
   const text =
     `{"model":"gpt-4","messages":[{"role":"user","content":[{"type":"text","text":"caf\\u00e9 \\"model\\": x"},` +
@@ -61,7 +56,7 @@ Deno.test("forcing: gpt-4 becomes FAST_MODEL_NAME and every other field passes u
 
   assert.equal(backend.seen.length, 1);
   const seen = backend.seen[0];
-  assert.equal(seen.json?.model, "forced-fast-model");
+  assert.equal(seen.json?.model, MODELS.fast);
   assert.deepEqual(withoutModel(seen.json), withoutModel(JSON.parse(text)));
   // Number literals survive as written (JSON.parse + stringify would give 12345678901234567000 and 1).
   assert.ok(seen.body.includes("12345678901234567890"), seen.body);
@@ -74,23 +69,23 @@ Deno.test("forcing: gpt-4 becomes FAST_MODEL_NAME and every other field passes u
 
 Deno.test("forcing: a body without model gets the forced model; smart's model is forced on smart", async () => {
   await using backend = fakeBackend(ok);
-  await using proxy = await startProxy(fastEnv(backend.baseUrl, { SMART_MODEL_NAME: "forced-smart-model" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { SMART_MODEL_NAME: MODELS.smart }));
   const r1 = await post(`${proxy.url}/v1/chat/completions`, { messages: [{ role: "user", content: "a" }] });
   await r1.body?.cancel();
   const r2 = await post(`${proxy.url}/v1/chat/completions`, { model: "smart", messages: [], n: 2 });
   await r2.body?.cancel();
   assert.equal(r1.status, 200);
   assert.equal(r2.status, 200);
-  assert.equal(backend.seen[0].json?.model, "forced-fast-model");
+  assert.equal(backend.seen[0].json?.model, MODELS.fast);
   assert.deepEqual(backend.seen[0].json?.messages, [{ role: "user", content: "a" }]);
-  assert.equal(backend.seen[1].json?.model, "forced-smart-model");
+  assert.equal(backend.seen[1].json?.model, MODELS.smart);
   assert.equal(backend.seen[1].json?.n, 2);
 });
 
 Deno.test("forcing: content-length upstream matches the rewritten body", async () => {
   await using backend = fakeBackend(ok);
   const longModel = "accounts/fireworks/models/" + "m".repeat(200);
-  await using proxy = await startProxy(fastEnv(backend.baseUrl, { FAST_MODEL_NAME: longModel }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { FAST_MODEL_NAME: longModel }));
   const body = JSON.stringify({ model: "gpt-4", messages: [{ role: "user", content: "ünïcödé ✓" }] });
   const res = await fetch(`${proxy.url}/v1/chat/completions`, {
     method: "POST",
@@ -111,7 +106,7 @@ Deno.test("routing: fast/smart case-insensitively, anything else (or nothing) to
   await using fast = fakeBackend(ok);
   await using smart = fakeBackend(ok);
   await using proxy = await startProxy(
-    fastEnv(fast.baseUrl, { SMART_BASE_URL: smart.baseUrl, SMART_MODEL_NAME: "forced-smart-model" }),
+    oneRoute(fast.baseUrl, { SMART_BASE_URL: smart.baseUrl, SMART_MODEL_NAME: MODELS.smart }),
   );
   const cases: [unknown, "fast" | "smart"][] = [
     ["fast", "fast"],
@@ -140,8 +135,8 @@ Deno.test("routing: fast/smart case-insensitively, anything else (or nothing) to
     assert.equal(target.seen.length, before[want] + 1, `model ${JSON.stringify(model)} should go to ${want}`);
     assert.equal((other === "fast" ? fast : smart).seen.length, before[other], `model ${JSON.stringify(model)}`);
     const seen = target.seen.at(-1)!;
-    assert.equal(seen.json?.model, want === "fast" ? "forced-fast-model" : "forced-smart-model");
-    assert.equal(seen.headers.get("authorization"), `Bearer ${FAST_KEY}`); // SMART_API_KEY falls back to FAST's
+    assert.equal(seen.json?.model, want === "fast" ? MODELS.fast : MODELS.smart);
+    assert.equal(seen.headers.get("authorization"), `Bearer ${KEYS.fast}`); // SMART_API_KEY falls back to FAST's
   }
 });
 
@@ -151,7 +146,7 @@ Deno.test("other /v1 endpoints go to fast with the key replaced and the model fo
   await using fast = fakeBackend((s) => jsonResponse({ object: "list", echoed_path: s.path }));
   await using smart = fakeBackend(ok);
   await using proxy = await startProxy(
-    fastEnv(fast.baseUrl, { SMART_BASE_URL: smart.baseUrl, SMART_API_KEY: SMART_KEY, SMART_MODEL_NAME: "sm" }),
+    twoRoutes(fast.baseUrl, smart.baseUrl),
   );
   const bodies: [string, Record<string, unknown>][] = [
     ["/v1/embeddings", { model: "text-embedding-3-small", input: ["a", "b"], encoding_format: "float" }],
@@ -166,9 +161,9 @@ Deno.test("other /v1 endpoints go to fast with the key replaced and the model fo
     const seen = fast.seen.at(-1)!;
     assert.equal(seen.path, path);
     assert.equal(seen.method, "POST");
-    assert.equal(seen.json?.model, "forced-fast-model", path);
+    assert.equal(seen.json?.model, MODELS.fast, path);
     assert.deepEqual(withoutModel(seen.json), withoutModel(body), path);
-    assert.equal(seen.headers.get("authorization"), `Bearer ${FAST_KEY}`, path);
+    assert.equal(seen.headers.get("authorization"), `Bearer ${KEYS.fast}`, path);
   }
   assert.equal(fast.seen.length, 3);
   assert.equal(smart.seen.length, 0, "non-chat endpoints always use the fast route");
@@ -184,12 +179,12 @@ Deno.test("other /v1 endpoints go to fast with the key replaced and the model fo
   assert.equal(got.status, 200);
   assert.equal((await got.json()).echoed_path, "/v1/files?purpose=batch&limit=2");
   assert.equal(fast.seen.at(-1)!.method, "GET");
-  assert.equal(fast.seen.at(-1)!.headers.get("authorization"), `Bearer ${FAST_KEY}`);
+  assert.equal(fast.seen.at(-1)!.headers.get("authorization"), `Bearer ${KEYS.fast}`);
 });
 
 Deno.test("a multipart body has its model part forced; every other part arrives byte for byte", async () => {
   await using backend = byteBackend(() => jsonResponse({ text: "transcribed" }));
-  await using proxy = await startProxy(fastEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const boundary = "----modelpinTestBoundary7MA4YWxkTrZu0gW";
   const enc = new TextEncoder();
   const audio = new Uint8Array(512);
@@ -224,18 +219,18 @@ Deno.test("a multipart body has its model part forced; every other part arrives 
   assert.match(contentType, /^multipart\/form-data; boundary=/);
   const form = await new Response(seen.bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": contentType } })
     .formData();
-  assert.deepEqual(form.getAll("model"), ["forced-fast-model"]);
+  assert.deepEqual(form.getAll("model"), [MODELS.fast]);
   const file = form.get("file") as File;
   assert.equal(file.name, "a.wav");
   assert.equal(file.type, "audio/wav");
   assert.deepEqual(new Uint8Array(await file.arrayBuffer()), audio);
-  assert.equal(seen.headers.get("authorization"), `Bearer ${FAST_KEY}`);
+  assert.equal(seen.headers.get("authorization"), `Bearer ${KEYS.fast}`);
   assert.equal(seen.headers.get("content-length"), String(seen.bytes.length));
 });
 
 Deno.test("a multipart body without a model part is forwarded byte for byte", async () => {
   await using backend = byteBackend(() => jsonResponse({ id: "file-1" }));
-  await using proxy = await startProxy(fastEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const boundary = "----modelpinTestBoundaryNoModel";
   const body = new TextEncoder().encode(
     `--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}--\r\n`,
@@ -255,7 +250,7 @@ Deno.test("a multipart body without a model part is forwarded byte for byte", as
 
 Deno.test("GET /v1/models is answered locally: fast and smart, OpenAI list shape", async () => {
   await using backend = fakeBackend(ok);
-  await using proxy = await startProxy(fastEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const res = await fetch(`${proxy.url}/v1/models`, { headers: { authorization: `Bearer ${CLIENT_KEY}` } });
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type") ?? "", /application\/json/);
@@ -276,7 +271,7 @@ Deno.test("GET /health: routes with host and model, demo and fallback flags, nev
   await using smart = fakeBackend(ok);
   {
     await using proxy = await startProxy(
-      fastEnv(fast.baseUrl, { SMART_BASE_URL: smart.baseUrl, SMART_API_KEY: SMART_KEY, SMART_MODEL_NAME: "sm" }),
+      twoRoutes(fast.baseUrl, smart.baseUrl),
     );
     const res = await fetch(`${proxy.url}/health`);
     assert.equal(res.status, 200);
@@ -286,26 +281,26 @@ Deno.test("GET /health: routes with host and model, demo and fallback flags, nev
     assert.equal(health.demo, false);
     assert.equal(health.fallback, true);
     assert.equal(health.routes.fast.host, `127.0.0.1:${fast.port}`);
-    assert.equal(health.routes.fast.model, "forced-fast-model");
+    assert.equal(health.routes.fast.model, MODELS.fast);
     assert.equal(health.routes.smart.host, `127.0.0.1:${smart.port}`);
-    assert.equal(health.routes.smart.model, "sm");
-    assert.ok(!text.includes(FAST_KEY) && !text.includes(SMART_KEY), text);
+    assert.equal(health.routes.smart.model, MODELS.smart);
+    assert.ok(!text.includes(KEYS.fast) && !text.includes(KEYS.smart), text);
     assert.ok(!/api_?key|authorization|base_?url/i.test(text), `health names no key or URL field: ${text}`);
   }
   {
     // Same backend, model and key on both routes: nothing to fall back to.
-    await using proxy = await startProxy(fastEnv(fast.baseUrl));
+    await using proxy = await startProxy(oneRoute(fast.baseUrl));
     const health = await (await fetch(`${proxy.url}/health`)).json();
     assert.equal(health.fallback, false);
     assert.equal(health.demo, false);
-    assert.equal(health.routes.smart.model, "forced-fast-model");
+    assert.equal(health.routes.smart.model, MODELS.fast);
   }
   assert.equal(fast.seen.length + smart.seen.length, 0, "health calls no backend");
 });
 
 Deno.test("unknown paths get a 404 OpenAI-shaped error without an upstream call", async () => {
   await using backend = fakeBackend(ok);
-  await using proxy = await startProxy(fastEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   // `/` is the status page / JSON index (the operations endpoints).
   for (
     const [method, path] of [["GET", "/nope"], ["POST", "/chat/completions"], ["GET", "/v2/models"], ["GET", "/v1x"]]
@@ -319,7 +314,7 @@ Deno.test("unknown paths get a 404 OpenAI-shaped error without an upstream call"
 
 Deno.test("wrong methods get 405 OpenAI-shaped errors without an upstream call", async () => {
   await using backend = fakeBackend(ok);
-  await using proxy = await startProxy(fastEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   for (
     const [method, path] of [["GET", "/v1/chat/completions"], ["PUT", "/v1/chat/completions"], ["POST", "/v1/models"], [
       "POST",
@@ -336,7 +331,7 @@ Deno.test("wrong methods get 405 OpenAI-shaped errors without an upstream call",
 
 Deno.test("bad input on a JSON endpoint: 400 OpenAI-shaped, no upstream call", async () => {
   await using backend = fakeBackend(ok);
-  await using proxy = await startProxy(fastEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const cases: [string, string, BodyInit][] = [
     ["invalid JSON", "/v1/chat/completions", `{"model": "gpt-4", "messages": [`],
     ["trailing garbage", "/v1/chat/completions", `{"model": "gpt-4"} x`],
@@ -394,7 +389,7 @@ Deno.test("path stitching end to end: the base path replaces /v1, the query is p
   ];
   for (const [basePath, clientPath, want] of cases) {
     await using backend = fakeBackend(ok, basePath);
-    await using proxy = await startProxy(fastEnv(backend.baseUrl));
+    await using proxy = await startProxy(oneRoute(backend.baseUrl));
     const res = clientPath.startsWith("/v1/files")
       ? await fetch(`${proxy.url}${clientPath}`)
       : await post(`${proxy.url}${clientPath}`, { model: "gpt-4", input: "x", messages: [] });
@@ -414,7 +409,7 @@ Deno.test("key replacement and header hygiene: client secrets and hop-by-hop hea
       "x-request-id": "req-123",
     })
   );
-  await using proxy = await startProxy(fastEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const res = await post(`${proxy.url}/v1/chat/completions`, { model: "gpt-4", messages: [] }, {
     authorization: `Bearer ${CLIENT_KEY}`,
     "api-key": CLIENT_KEY,
@@ -433,7 +428,7 @@ Deno.test("key replacement and header hygiene: client secrets and hop-by-hop hea
   assert.deepEqual(await res.json(), completion("hi"));
 
   const h = backend.seen[0].headers;
-  assert.equal(h.get("authorization"), `Bearer ${FAST_KEY}`);
+  assert.equal(h.get("authorization"), `Bearer ${KEYS.fast}`);
   for (const name of ["api-key", "x-api-key", "cookie", "proxy-authorization", "x-hop-named", "keep-alive", "te"]) {
     assert.equal(h.get(name), null, `${name} must not reach the backend`);
   }
@@ -449,7 +444,7 @@ Deno.test("key replacement and header hygiene: client secrets and hop-by-hop hea
 
 Deno.test("an empty route key sends no Authorization at all", async () => {
   await using backend = fakeBackend(ok);
-  await using proxy = await startProxy(fastEnv(backend.baseUrl, { FAST_API_KEY: "" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { FAST_API_KEY: "" }));
   const res = await post(`${proxy.url}/v1/chat/completions`, { model: "gpt-4", messages: [] }, {
     authorization: `Bearer ${CLIENT_KEY}`,
     "x-api-key": CLIENT_KEY,
@@ -466,7 +461,7 @@ Deno.test("Set-Cookie is not passed back on streams and verbatim bodies either",
       ? fixedSse([chunkEvent("a"), "data: [DONE]\n\n"], { "set-cookie": "s=1" })
       : new Response("plain text", { headers: { "content-type": "text/plain", "set-cookie": "s=2" } })
   );
-  await using proxy = await startProxy(fastEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const stream = await post(`${proxy.url}/v1/chat/completions`, { model: "gpt-4", stream: true, messages: [] });
   assert.equal(stream.headers.get("set-cookie"), null);
   assert.equal(sseContent(await stream.text()), "a");
@@ -483,14 +478,14 @@ Deno.test("an upstream redirect is not followed: the key never reaches the other
       headers: { location: `http://localhost:${elsewhere.port}/v1/chat/completions` },
     })
   );
-  await using proxy = await startProxy(fastEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const res = await post(`${proxy.url}/v1/chat/completions`, { model: "gpt-4", messages: [] });
   const text = await res.text();
   assert.equal(backend.seen.length, 1);
   assert.equal(elsewhere.seen.length, 0, "the redirect target was never contacted");
   assert.ok(res.status !== 200, `status ${res.status}`);
   assert.ok(!text.includes("from the other host"));
-  assert.ok(!text.includes(FAST_KEY));
+  assert.ok(!text.includes(KEYS.fast));
   // The proxy explains itself in OpenAI shape rather than relaying a Location the client might follow with a key.
   assert.equal(res.headers.get("location"), null);
   assert.equal(typeof JSON.parse(text).error?.message, "string");
@@ -530,7 +525,7 @@ Deno.test("FAST_* wins over REAL_* when both are set", async () => {
     REAL_API_KEY: "sk-real-legacy-key",
     REAL_MODEL_NAME: "legacy/model",
     FAST_BASE_URL: fast.baseUrl,
-    FAST_API_KEY: FAST_KEY,
+    FAST_API_KEY: KEYS.fast,
     FAST_MODEL_NAME: "new/model",
   });
   const res = await post(`${proxy.url}/v1/chat/completions`, { model: "gpt-4", messages: [] });
@@ -538,14 +533,14 @@ Deno.test("FAST_* wins over REAL_* when both are set", async () => {
   assert.equal(res.status, 200);
   assert.equal(real.seen.length, 0);
   assert.equal(fast.seen[0].json?.model, "new/model");
-  assert.equal(fast.seen[0].headers.get("authorization"), `Bearer ${FAST_KEY}`);
+  assert.equal(fast.seen[0].headers.get("authorization"), `Bearer ${KEYS.fast}`);
 });
 
 // ---------------------------------------------------------------- request log
 
 Deno.test("one log line per request: method, path, requested model -> route:model, status, json, fallback", async () => {
   await using backend = fakeBackend(ok);
-  await using proxy = await startProxy(fastEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const marker = "BODY-MARKER-do-not-log";
   const res = await post(`${proxy.url}/v1/chat/completions?secret_query=1`, {
     model: "gpt-4",
@@ -554,13 +549,13 @@ Deno.test("one log line per request: method, path, requested model -> route:mode
   await res.body?.cancel();
   const line = await waitForLog(proxy, (l) => l.includes("/v1/chat/completions"));
   assert.match(line, /\bPOST \/v1\/chat\/completions\b/);
-  assert.match(line, /gpt-4 -> fast:forced-fast-model\b/);
+  assert.match(line, new RegExp(`gpt-4 -> fast:${MODELS.fast}\\b`));
   assert.match(line, / 200 /);
   assert.match(line, /\bjson\b/);
   assert.match(line, /fallback=no\b/);
   assert.match(line, /\d+(\.\d+)?ms/);
   assert.ok(!line.includes(marker), "no body in the log");
-  assert.ok(!line.includes(FAST_KEY) && !line.includes(CLIENT_KEY), "no key in the log");
+  assert.ok(!line.includes(KEYS.fast) && !line.includes(CLIENT_KEY), "no key in the log");
   assert.ok(!line.includes("hi"), "no response body in the log");
 
   const bad = await post(`${proxy.url}/v1/chat/completions`, "[1]");
@@ -576,24 +571,24 @@ Deno.test("log line of a stream says stream; of a fallback says why", async () =
   );
   await using smart = fakeBackend(ok);
   await using proxy = await startProxy(
-    fastEnv(fast.baseUrl, { SMART_BASE_URL: smart.baseUrl, SMART_API_KEY: SMART_KEY, SMART_MODEL_NAME: "sm" }),
+    twoRoutes(fast.baseUrl, smart.baseUrl),
   );
   const stream = await post(`${proxy.url}/v1/chat/completions`, { model: "FAST", stream: true, messages: [] });
   assert.equal(sseContent(await stream.text()), "x");
   const streamLine = await waitForLog(proxy, (l) => /\bstream\b.* end=/.test(l));
-  assert.match(streamLine, /model=FAST -> fast:forced-fast-model 200 /);
+  assert.match(streamLine, new RegExp(`model=FAST -> fast:${MODELS.fast} 200 `));
   assert.match(streamLine, /fallback=no\b/);
 
   const fellBack = await post(`${proxy.url}/v1/chat/completions`, { model: "gpt-4", messages: [] });
   assert.equal(fellBack.status, 200);
   await fellBack.body?.cancel();
   const fallbackLine = await waitForLog(proxy, (l) => /\bjson\b/.test(l));
-  assert.match(fallbackLine, /model=gpt-4 -> smart:sm 200 /);
+  assert.match(fallbackLine, new RegExp(`model=gpt-4 -> smart:${MODELS.smart} 200 `));
   assert.doesNotMatch(fallbackLine, /fallback=no\b/);
   assert.match(fallbackLine, /fallback=\S*(503|5xx|status)/);
   assert.deepEqual(await logLines(proxy), [streamLine, fallbackLine], "one line per request, streams included");
   for (const l of [streamLine, fallbackLine]) {
-    assert.ok(!l.includes(FAST_KEY) && !l.includes(SMART_KEY));
+    assert.ok(!l.includes(KEYS.fast) && !l.includes(KEYS.smart));
   }
 });
 
@@ -639,7 +634,7 @@ Deno.test("keys never appear in any response, banner or log line", async () => {
   };
   {
     await using proxy = await startProxy(
-      fastEnv(fast.baseUrl, { SMART_BASE_URL: smart.baseUrl, SMART_API_KEY: SMART_KEY, SMART_MODEL_NAME: "sm" }),
+      twoRoutes(fast.baseUrl, smart.baseUrl),
     );
     await scanAll(proxy.url);
     await waitForLog(proxy, (l) => l.includes("/nope"));
@@ -649,22 +644,22 @@ Deno.test("keys never appear in any response, banner or log line", async () => {
     // Fallback on, fast unreachable and smart redirecting: error paths of the proxy itself.
     await using proxy = await startProxy({
       FAST_BASE_URL: `http://127.0.0.1:${closedPort()}/v1`,
-      FAST_API_KEY: FAST_KEY,
+      FAST_API_KEY: KEYS.fast,
       FAST_MODEL_NAME: "m",
       SMART_BASE_URL: redirecting.baseUrl,
-      SMART_API_KEY: SMART_KEY,
+      SMART_API_KEY: KEYS.smart,
     });
     await scanAll(proxy.url);
     await waitForLog(proxy, (l) => l.includes("/nope"));
     seenText.push(...proxy.stdout, ...proxy.stderr);
   }
   // The scan is not vacuous: the backends did receive the keys and did echo them.
-  assert.ok(fast.seen.some((s) => s.headers.get("authorization") === `Bearer ${FAST_KEY}`));
-  assert.ok(smart.seen.some((s) => s.headers.get("authorization") === `Bearer ${SMART_KEY}`));
-  assert.ok(redirecting.seen.some((s) => s.headers.get("authorization") === `Bearer ${SMART_KEY}`));
+  assert.ok(fast.seen.some((s) => s.headers.get("authorization") === `Bearer ${KEYS.fast}`));
+  assert.ok(smart.seen.some((s) => s.headers.get("authorization") === `Bearer ${KEYS.smart}`));
+  assert.ok(redirecting.seen.some((s) => s.headers.get("authorization") === `Bearer ${KEYS.smart}`));
   const all = seenText.join("\n");
   assert.ok(all.includes("Incorrect API key provided"), "the echoing error bodies reached the client");
-  for (const key of [FAST_KEY, SMART_KEY]) {
+  for (const key of [KEYS.fast, KEYS.smart]) {
     assert.ok(!all.includes(key), `key ${key.slice(0, 8)}... leaked:\n${all}`);
   }
 });

@@ -11,6 +11,7 @@
 
 import assert from "node:assert/strict";
 import { startProxy, type TestProxy } from "../support/proxy.ts";
+import { KEYS, oneRoute } from "../support/routes.ts";
 import { deferred } from "../support/stream_tools.ts";
 import {
   fetchWithin,
@@ -22,14 +23,9 @@ import {
   rawExchange,
 } from "../support/hostile_tcp.ts";
 
-const KEY = "sk-hostile-ROUTE-7e1f00c4d2";
-const MODEL = "vendor/hostile-model";
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
-function env(baseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  // One route only: no fallback, so every answer is the first attempt's.
-  return { FAST_BASE_URL: baseUrl, FAST_API_KEY: KEY, FAST_MODEL_NAME: MODEL, PROXY_TIMEOUT: "5", ...extra };
-}
+// One route only (oneRoute): no fallback, so every answer is the first attempt's.
 
 /** The marker a request carries: its single user message. */
 function markerOf(req: HostileRequest): string {
@@ -134,7 +130,7 @@ function strayBackend(answer: (req: HostileRequest) => string) {
 Deno.test("hostile 1: a second response written on an idle connection never becomes the next client's answer", async () => {
   const { backend, afterRound } = strayBackend((req) => echoAnswer(markerOf(req)));
   await using _backend = backend;
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   for (const marker of ["a", "b", "c", "d"]) {
     await assertOwnAnswer(proxy, marker);
     await afterRound();
@@ -146,7 +142,7 @@ Deno.test("hostile 1: a body written after a 204 never becomes the next client's
     markerOf(req).startsWith("nocontent") ? "HTTP/1.1 204 No Content\r\n\r\n" : echoAnswer(markerOf(req))
   );
   await using _backend = backend;
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   for (const marker of ["nocontent-a", "b", "nocontent-c", "d"]) {
     if (marker.startsWith("nocontent")) {
       const res = await ask(proxy, marker);
@@ -161,7 +157,7 @@ Deno.test("hostile 1: a body written after a 204 never becomes the next client's
 Deno.test("hostile 1: 50 concurrent clients, 4 rounds, stray responses between rounds: each gets its own answer", async () => {
   const { backend, afterRound } = strayBackend((req) => echoAnswer(markerOf(req)));
   await using _backend = backend;
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const wrong: string[] = [];
   for (let round = 0; round < 4; round++) {
     await Promise.all(Array.from({ length: 50 }, async (_, i) => {
@@ -200,7 +196,7 @@ Deno.test("hostile 2: a 408 sent on an idle pooled connection is never handed to
     sent408.resolve();
     conn.close();
   });
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   await assertOwnAnswer(proxy, "first");
   send408.resolve();
   await sent408.promise;
@@ -220,7 +216,7 @@ Deno.test("hostile 3: an empty Content-Length is a clean 502 for that client and
           : echoAnswer(markerOf(req)),
     )
   );
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   assertOpenAiError(await ask(proxy, "empty-length"), 502, "empty Content-Length");
   for (const marker of ["next-1", "next-2"]) await assertOwnAnswer(proxy, marker);
 });
@@ -235,7 +231,7 @@ Deno.test("hostile 4: a response head with bare LF line endings is answered prom
     await conn.write(`HTTP/1.1 200 OK\ncontent-type: application/json\ncontent-length: ${body.length}\n\n${body}`);
     await conn.peerClosed(); // keep the connection open: the proxy must not wait for a CRLF that never comes
   });
-  await using proxy = await startProxy(env(backend.baseUrl, { PROXY_TIMEOUT: "30" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { PROXY_TIMEOUT: "30" }));
   const res = await ask(proxy, "bare-lf", 3000);
   // Accepting bare LF (RFC 9112 allows it) or refusing it with a 502 are both fine; waiting is not.
   if (res.status === 200) assert.deepEqual(JSON.parse(res.text), { echo: "bare-lf" });
@@ -256,7 +252,7 @@ Deno.test("hostile 5: an early 413 while a large request body is still being sen
     // Like many servers, it answers without reading the body, and reads no more of it.
     await conn.closed;
   });
-  await using proxy = await startProxy(env(backend.baseUrl, { PROXY_MAX_BODY_MB: "64" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { PROXY_MAX_BODY_MB: "64" }));
   const res = await ask(proxy, "x".repeat(24 * 1024 * 1024), 4000, "a 24 MiB request");
   assert.equal(res.status, 413, `status (body ${res.text})`);
   assert.deepEqual(JSON.parse(res.text), JSON.parse(error));
@@ -276,7 +272,7 @@ Deno.test("hostile 6: a response head with 7,000 headers does not freeze other c
     await conn.write(`${head}content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
     written.resolve(performance.now());
   });
-  await using proxy = await startProxy(env(backend.baseUrl, { PROXY_TIMEOUT: "30" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { PROXY_TIMEOUT: "30" }));
   // Settled either way, so a failure below leaves no rejected promise behind.
   const hostile = ask(proxy, "many-headers", 10_000).catch((err: Error) => ({ status: 0, text: err.message }));
   const writtenAt = await written.promise;
@@ -299,7 +295,7 @@ Deno.test("hostile 7: non-ASCII header bytes pass up and down byte for byte", as
     if (!req) return;
     await conn.write(latin1(keepAliveJson(200, JSON.stringify({ echo: markerOf(req) }), `${down}\r\n`)));
   });
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const body = JSON.stringify({ model: "fast", messages: [{ role: "user", content: "bytes" }] });
   const answer = await rawExchange(
     proxy.server.addr.port,
@@ -326,7 +322,7 @@ Deno.test("hostile 8: TRACE and other methods outside GET, POST, DELETE, HEAD ge
       (req) => `HTTP/1.1 200 OK\r\ncontent-type: message/http\r\ncontent-length: ${req.head.length}\r\n\r\n${req.head}`,
     )
   );
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   const wrong: string[] = [];
   for (const method of ["TRACE", "TRACK", "PUT", "PATCH", "OPTIONS"]) {
     for (const path of ["/v1/files", "/v1/embeddings"]) {
@@ -336,7 +332,9 @@ Deno.test("hostile 8: TRACE and other methods outside GET, POST, DELETE, HEAD ge
         4000,
       );
       const what = `${method} ${path}`;
-      if (answer.head.includes(KEY) || answer.body.includes(KEY)) wrong.push(`${what} echoed the route key`);
+      if (answer.head.includes(KEYS.fast) || answer.body.includes(KEYS.fast)) {
+        wrong.push(`${what} echoed the route key`);
+      }
       try {
         assertOpenAiError({ status: answer.status, text: answer.body }, 405, what);
       } catch (err) {
@@ -364,7 +362,7 @@ Deno.test("hostile 9: Content-Length 0xb or +11 and chunk sizes beyond 2^64 are 
     await conn.write(answers[markerOf(req)]);
     await conn.peerClosed(); // keep it open: a lenient reader would wait here for more
   });
-  await using proxy = await startProxy(env(backend.baseUrl, { PROXY_TIMEOUT: "30" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { PROXY_TIMEOUT: "30" }));
   for (const marker of Object.keys(answers)) assertOpenAiError(await ask(proxy, marker, 3000), 502, marker);
 });
 
@@ -391,7 +389,7 @@ Deno.test("hostile: KNOWN HAZARD, pinned: a POST whose reused connection closes 
   // Deno changed that behaviour: update NOTES/README accordingly.
   const arrivals: { marker: string; conn: number }[] = [];
   await using backend = dropsSecondRequest(arrivals);
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl));
   await assertOwnAnswer(proxy, "first");
   await assertOwnAnswer(proxy, "second"); // the client sees the re-sent request's answer, no error
   assert.deepEqual(
@@ -439,7 +437,7 @@ Deno.test("hostile 9: a chunk size between 2^53 and 2^64 is bounded by PROXY_TIM
     );
     await conn.peerClosed();
   });
-  await using proxy = await startProxy(env(backend.baseUrl, { PROXY_TIMEOUT: "1" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { PROXY_TIMEOUT: "1" }));
   const pending = ask(proxy, "chunk-2^53", 5000);
   const health = await fetchWithin(`${proxy.url}/health`, {}, 500, "/health meanwhile");
   assert.equal(health.status, 200);

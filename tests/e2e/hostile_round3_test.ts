@@ -16,6 +16,7 @@ import vm from "node:vm";
 import { fakeBackend, jsonResponse, type Seen } from "../support/fake_backend.ts";
 import { fetchWithin, hostileBackend, type HostileConn } from "../support/hostile_tcp.ts";
 import { logLines, startProxy, type TestProxy } from "../support/proxy.ts";
+import { ONE_ATTEMPT, oneRoute, twoRoutes } from "../support/routes.ts";
 import { deferred, EventReader, within } from "../support/stream_tools.ts";
 import { fixedSse, waitForLog } from "../support/wire.ts";
 
@@ -23,9 +24,8 @@ import { fixedSse, waitForLog } from "../support/wire.ts";
 
 const encoder = new TextEncoder();
 
-/** The route's key: it holds `/` and `+`, which PHP and .NET escape. */
+/** The fast route's key, in place of KEYS.fast: it holds `/` and `+`, which PHP and .NET escape. */
 const KEY = "sk-fast/Route+Key-9f3a2b1c";
-const MODEL = "vendor/round3-model";
 
 /** Every character as `\uXXXX`, upper-case hex. */
 const ALL_ESCAPED = [...KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`).join(
@@ -42,27 +42,8 @@ const SPELLED = [
 /** The key percent-encoded, as in a URL a backend echoes. */
 const PERCENT = ["sk-fast%2FRoute%2BKey-9f3a2b1c", "sk-fast%2fRoute%2bKey-9f3a2b1c"];
 
-/** One route, one key, no same-route retry (attempts are counted). */
-function env(baseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    FAST_BASE_URL: baseUrl,
-    FAST_API_KEY: KEY,
-    FAST_MODEL_NAME: MODEL,
-    PROXY_TIMEOUT: "5",
-    PROXY_RETRIES: "0",
-    ...extra,
-  };
-}
-
-/** Two routes on two backends (fallback on). */
-function twoRoutes(fast: string, smart: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    ...env(fast, extra),
-    SMART_BASE_URL: smart,
-    SMART_API_KEY: "sk-smart-route-5d1e0b7a",
-    SMART_MODEL_NAME: "vendor/round3-smart",
-  };
-}
+/** What every proxy here adds to the routes: the route key above, and no same-route retry (attempts are counted). */
+const ROUND3 = { FAST_API_KEY: KEY, ...ONE_ATTEMPT };
 
 /** A chat completion chunk event. */
 function chunk(delta: Record<string, unknown>, finish: string | null = null): string {
@@ -461,7 +442,7 @@ Deno.test("round3 1: a key the backend wrote JSON-escaped or percent-encoded nev
     if (seen.json?.stream === true) return fixedSse(streamEvents, headers);
     return new Response(answerJson, { headers: { "content-type": "application/json", ...headers } });
   });
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));
   const ask = (marker: string, stream: boolean) => ({
     tools: [{ name: "lookup", input_schema: { type: "object" } }],
     messages: [{ role: "user", content: marker }],
@@ -549,7 +530,7 @@ Deno.test("round3 2: /status.json never shows a key's first characters when an e
       headers: { "content-type": "application/json" },
     })
   );
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));
   const prefixes = Array.from({ length: KEY.length - 3 }, (_, i) => KEY.slice(0, i + 4));
   const cases: Record<string, () => Promise<void>> = {};
   for (const [at, spelling] of [[190, SPELLED[0]], [196, SPELLED[2]], [193, SPELLED[1]], [188, KEY]] as const) {
@@ -615,7 +596,9 @@ Deno.test("round3 3: of two keys where one starts the other, the longer is maske
       await conn.write(c.after);
       await conn.peerClosed();
     });
-    await using proxy = await startProxy({ ...env(backend.baseUrl), FAST_API_KEY: short, PROXY_API_KEYS: long });
+    await using proxy = await startProxy(
+      oneRoute(backend.baseUrl, { ...ROUND3, FAST_API_KEY: short, PROXY_API_KEYS: long }),
+    );
     const res = await within(
       fetch(`${proxy.url}/v1/chat/completions`, {
         method: "POST",
@@ -653,7 +636,7 @@ Deno.test("round3 3: of two keys where one starts the other, the longer is maske
 Deno.test("round3 4: a tool schema nested 7,000,000 deep is a quick 400 on every door, and the proxy answers meanwhile", async () => {
   // before: chat: 200 after ~9 s (sent upstream); /v1/messages ~37 s, count_tokens ~31 s; event loop held all along.
   await using backend = fakeBackend(() => jsonResponse(completionOf({ content: "never asked" })));
-  await using proxy = await startProxy(env(backend.baseUrl, { PROXY_MAX_BODY_MB: "64" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { ...ROUND3, PROXY_MAX_BODY_MB: "64" }));
   const depth = 7_000_000;
   const deep = "[".repeat(depth) + "]".repeat(depth);
   const anthropicTools =
@@ -691,7 +674,7 @@ Deno.test('round3 5: a 15 MB JSON answer of repeated "usage":{ keeps the proxy r
   await using backend = fakeBackend(() =>
     new Response(hostile.slice(), { headers: { "content-type": "application/json" } })
   );
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));
   const ask = fetchWithin(
     `${proxy.url}/v1/chat/completions`,
     { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(chat()) },
@@ -717,7 +700,7 @@ Deno.test("round3 6: one 24 MB SSE line without a newline ends an Anthropic stre
     for (let i = 0; i < 24; i++) await conn.write(chunked(piece));
     await conn.peerClosed(); // never a newline, never an end
   });
-  await using proxy = await startProxy(env(backend.baseUrl, { PROXY_IDLE_TIMEOUT: "4" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { ...ROUND3, PROXY_IDLE_TIMEOUT: "4" }));
   const started = performance.now();
   const { reader } = await open(proxy, "/v1/messages", claude({ stream: true }));
   try {
@@ -741,7 +724,7 @@ Deno.test("round3 7: twenty requests with a 20 MB model name leave bounded recor
   await using backend = fakeBackend((seen) =>
     seen.json?.stream === true ? fixedSse([text("ok"), finish(), DONE]) : jsonResponse(completionOf({ content: "ok" }))
   );
-  await using proxy = await startProxy(env(backend.baseUrl, { PROXY_MAX_BODY_MB: "64" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { ...ROUND3, PROXY_MAX_BODY_MB: "64" }));
   const huge = "m".repeat(20_000_000);
   // Encoded once: the test's own work is not what is measured.
   const openaiBody = encoder.encode(JSON.stringify(chat({ model: huge })));
@@ -795,7 +778,7 @@ Deno.test("round3 8: after message_stop or an error event the client's stream cl
       await keepGenerating(conn);
       cutOff.resolve(performance.now());
     });
-    await using proxy = await startProxy(env(backend.baseUrl));
+    await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));
     const { reader } = await open(proxy, "/v1/messages", claude({ stream: true }));
     try {
       let event: string | null;
@@ -843,7 +826,7 @@ Deno.test("round3 9: tool arguments that are not a JSON object stream as input {
       DONE,
     ]);
   });
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));
   const cases: Record<string, () => Promise<void>> = {};
   for (const name of Object.keys(variants)) {
     const request = (stream: boolean) =>
@@ -885,7 +868,7 @@ Deno.test("round3 10: tool calls without index (each whole, with its own id) sta
     const shape = Object.keys(shapes).find((s) => seen.body.includes(`shape:${s}`))!;
     return fixedSse([...shapes[shape], finish("tool_calls"), USAGE_CHUNK, DONE]);
   });
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));
   const expected = [
     { id: "call_a", name: "get_weather", input: { city: "Paris" } },
     { id: "call_b", name: "get_time", input: { zone: "CET" } },
@@ -926,7 +909,7 @@ Deno.test("round3 11: an SSE answer to a non-streaming /v1/messages is never rel
   await eachCase({
     "one route: 502": async () => {
       await using backend = sseAlways();
-      await using proxy = await startProxy(env(backend.baseUrl));
+      await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));
       const res = await send(proxy, "/v1/messages", claude());
       assert.ok(
         !/event-stream/.test(res.headers.get("content-type") ?? ""),
@@ -942,7 +925,7 @@ Deno.test("round3 11: an SSE answer to a non-streaming /v1/messages is never rel
     "two routes: the other route answers": async () => {
       await using fast = sseAlways();
       await using smart = fakeBackend(() => jsonResponse(completionOf({ content: "from the smart route" })));
-      await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl));
+      await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ROUND3));
       const res = await send(proxy, "/v1/messages", claude());
       assert.equal(res.status, 200, res.text);
       const message = JSON.parse(res.text);
@@ -976,7 +959,7 @@ Deno.test("round3 12: a chat completion labelled text/plain or unlabelled is tra
       `HTTP/1.1 200 OK\r\n${label}content-length: ${encoder.encode(body).length}\r\nconnection: close\r\n\r\n${body}`,
     );
   });
-  await using proxy = await startProxy(env(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));
   const ask = (name: string) =>
     send(proxy, "/v1/messages", claude({ messages: [{ role: "user", content: `answer:${name}` }] }));
   const cases: Record<string, () => Promise<void>> = {};
@@ -1011,7 +994,7 @@ Deno.test("round3 13: after [DONE] (or message_stop) a keep-alive, a break or si
       for (const e of events) await conn.write(chunked(e));
       await after(conn);
     });
-    await using proxy = await startProxy(env(backend.baseUrl, { PROXY_IDLE_TIMEOUT: "5" }));
+    await using proxy = await startProxy(oneRoute(backend.baseUrl, { ...ROUND3, PROXY_IDLE_TIMEOUT: "5" }));
     const { reader } = await open(proxy, "/v1/chat/completions", chat({ stream: true }));
     try {
       const started = performance.now();
@@ -1043,7 +1026,7 @@ Deno.test("round3 13: after [DONE] (or message_stop) a keep-alive, a break or si
         await conn.write("5\r\ndata");
         conn.close();
       });
-      await using proxy = await startProxy(env(backend.baseUrl, { PROXY_IDLE_TIMEOUT: "5" }));
+      await using proxy = await startProxy(oneRoute(backend.baseUrl, { ...ROUND3, PROXY_IDLE_TIMEOUT: "5" }));
       const { reader } = await open(proxy, "/v1/messages", claude({ stream: true }));
       let got: string[];
       try {
@@ -1071,7 +1054,7 @@ Deno.test("round3 14: a stream that closes after its finish and usage, without [
         for (const e of events) await conn.write(chunked(e));
         await conn.write(LAST_CHUNK);
       });
-      await using proxy = await startProxy(env(backend.baseUrl));
+      await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));
       const res = await send(proxy, "/v1/chat/completions", chat({ stream: true }));
       assert.equal(res.status, 200, res.text);
       const extra = res.text.startsWith(events.join("")) ? res.text.slice(events.join("").length) : res.text;
@@ -1085,7 +1068,7 @@ Deno.test("round3 14: a stream that closes after its finish and usage, without [
         for (const e of events) await conn.write(chunked(e));
         await conn.write(LAST_CHUNK);
       });
-      await using proxy = await startProxy(env(backend.baseUrl));
+      await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));
       const res = await send(proxy, "/v1/chat/completions", chat({ stream: true }));
       assert.ok(res.text.startsWith(events.join("")), res.text);
       const last = dataJson(res.text).at(-1) as { error?: { code?: string } };
@@ -1108,7 +1091,7 @@ Deno.test("round3 15: C1 controls in a model name are escaped in the readable an
   await using backend = fakeBackend(() => jsonResponse(completionOf({ content: "ok" })));
   const wrong: string[] = [];
   for (const log of ["on", "json"]) {
-    await using proxy = await startProxy(env(backend.baseUrl, { PROXY_LOG: log }));
+    await using proxy = await startProxy(oneRoute(backend.baseUrl, { ...ROUND3, PROXY_LOG: log }));
     for (const path of ["/v1/chat/completions", "/v1/messages"]) {
       const body = path === "/v1/messages" ? claude({ model }) : chat({ model });
       const res = await send(proxy, path, body);
@@ -1145,7 +1128,7 @@ Deno.test("round3 16: a role-only first chunk followed by an error event falls b
   await using smart = fakeBackend(() =>
     fixedSse([roleOnly, text("from the smart route"), finish(), USAGE_CHUNK, DONE])
   );
-  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ROUND3));
   await eachCase({
     "/v1/chat/completions": async () => {
       const res = await send(proxy, "/v1/chat/completions", chat({ stream: true }));

@@ -7,10 +7,14 @@
 import assert from "node:assert/strict";
 import { completion, fakeBackend, jsonResponse } from "../support/fake_backend.ts";
 import { logLines, post, startProxy } from "../support/proxy.ts";
+import { KEYS, MODELS, ONE_ATTEMPT, twoRoutes } from "../support/routes.ts";
 import { fixedSse } from "../support/wire.ts";
 
-const FAST_KEY = "sk-fast-0123456789abcdef";
-const SMART_KEY = "sk-smart-fedcba9876543210";
+/**
+ * What every proxy here adds to the routes: one attempt per route, so every failure counted here is one request's
+ * (retries are counted in fallback_test.ts), and the breaker off, unless a test turns it on.
+ */
+const COUNTED = { ...ONE_ATTEMPT, PROXY_BREAKER_FAILURES: "0" };
 const PROXY_KEY = "sk-proxy-client-00112233";
 
 function sample(text: string, series: string): number | undefined {
@@ -29,7 +33,7 @@ if (!PROMTOOL) console.log("ops_metrics: promtool is not installed (Debian packa
 
 /** A fast backend that fails with 503 and a smart one that answers JSON and streams with usage. */
 function backends() {
-  const fast = fakeBackend(() => jsonResponse({ error: { message: `overloaded, key ${FAST_KEY}` } }, 503));
+  const fast = fakeBackend(() => jsonResponse({ error: { message: `overloaded, key ${KEYS.fast}` } }, 503));
   const smart = fakeBackend((seen) => {
     if (seen.json?.stream) {
       return fixedSse([
@@ -43,26 +47,11 @@ function backends() {
   return { fast, smart };
 }
 
-function env(fast: string, smart: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    FAST_BASE_URL: fast,
-    FAST_API_KEY: FAST_KEY,
-    FAST_MODEL_NAME: "m-fast",
-    SMART_BASE_URL: smart,
-    SMART_API_KEY: SMART_KEY,
-    SMART_MODEL_NAME: "m-smart",
-    PROXY_BREAKER_FAILURES: "0",
-    // One attempt per route, so every failure counted here is one request's; retries are counted in fallback_test.ts.
-    PROXY_RETRIES: "0",
-    ...extra,
-  };
-}
-
 Deno.test("metrics e2e: a fallback, failures, tokens from JSON and streams, and durations are counted", async () => {
   const { fast, smart } = backends();
   await using _f = fast;
   await using _s = smart;
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, COUNTED));
   const json = await post(`${proxy.url}/v1/chat/completions`, { model: "gpt-4", messages: [] });
   assert.equal(json.status, 200);
   await json.body?.cancel();
@@ -81,14 +70,14 @@ Deno.test("metrics e2e: a fallback, failures, tokens from JSON and streams, and 
   assert.equal(sample(text, 'modelpin_requests_total{route="none",code="400",api="chat"}'), 1);
   assert.equal(sample(text, 'modelpin_fallbacks_total{from="fast",to="smart",reason="status_5xx"}'), 2);
   assert.equal(sample(text, 'modelpin_upstream_failures_total{route="fast",reason="status_5xx"}'), 2);
-  assert.equal(sample(text, 'modelpin_tokens_total{route="smart",model="m-smart",type="input"}'), 18);
-  assert.equal(sample(text, 'modelpin_tokens_total{route="smart",model="m-smart",type="output"}'), 8);
+  assert.equal(sample(text, `modelpin_tokens_total{route="smart",model="${MODELS.smart}",type="input"}`), 18);
+  assert.equal(sample(text, `modelpin_tokens_total{route="smart",model="${MODELS.smart}",type="output"}`), 8);
   assert.equal(sample(text, 'modelpin_request_duration_seconds_count{route="smart",stream="true"}'), 1);
   assert.equal(sample(text, 'modelpin_request_duration_seconds_count{route="smart",stream="false"}'), 1);
   assert.equal(sample(text, 'modelpin_upstream_first_byte_seconds_count{route="smart"}'), 2);
   assert.equal(sample(text, 'modelpin_breaker_open{route="fast"}'), 0);
   assert.equal(sample(text, "modelpin_open_streams"), 0);
-  assert.ok(!text.includes(FAST_KEY) && !text.includes(SMART_KEY));
+  assert.ok(!text.includes(KEYS.fast) && !text.includes(KEYS.smart));
   assert.equal(smart.seen[1].json?.stream_options, undefined, "modelpin never asks for usage itself");
 });
 
@@ -97,7 +86,7 @@ Deno.test("metrics e2e: a cooling route counts a cooling fallback and shows as b
   await using _f = fast;
   await using _s = smart;
   await using proxy = await startProxy(
-    env(fast.baseUrl, smart.baseUrl, { PROXY_BREAKER_FAILURES: "1", PROXY_BREAKER_COOLDOWN: "60" }),
+    twoRoutes(fast.baseUrl, smart.baseUrl, { ...COUNTED, PROXY_BREAKER_FAILURES: "1", PROXY_BREAKER_COOLDOWN: "60" }),
   );
   for (let i = 0; i < 2; i++) {
     const r = await post(`${proxy.url}/v1/chat/completions`, { model: "fast", messages: [] });
@@ -123,7 +112,9 @@ Deno.test("metrics e2e: with PROXY_API_KEYS, /metrics and /status.json need the 
   const { fast, smart } = backends();
   await using _f = fast;
   await using _s = smart;
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl, { PROXY_API_KEYS: PROXY_KEY }));
+  await using proxy = await startProxy(
+    twoRoutes(fast.baseUrl, smart.baseUrl, { ...COUNTED, PROXY_API_KEYS: PROXY_KEY }),
+  );
   for (const path of ["/metrics", "/status.json"]) {
     const denied = await fetch(`${proxy.url}${path}`);
     assert.equal(denied.status, 401, path);
@@ -132,7 +123,7 @@ Deno.test("metrics e2e: with PROXY_API_KEYS, /metrics and /status.json need the 
     const allowed = await fetch(`${proxy.url}${path}`, { headers: { authorization: `Bearer ${PROXY_KEY}` } });
     assert.equal(allowed.status, 200, path);
     const text = await allowed.text();
-    for (const key of [FAST_KEY, SMART_KEY, PROXY_KEY]) assert.ok(!text.includes(key), `${path} leaks no key`);
+    for (const key of [KEYS.fast, KEYS.smart, PROXY_KEY]) assert.ok(!text.includes(key), `${path} leaks no key`);
   }
   const health = await fetch(`${proxy.url}/health`);
   assert.equal(health.status, 200);
@@ -140,7 +131,7 @@ Deno.test("metrics e2e: with PROXY_API_KEYS, /metrics and /status.json need the 
   const page = await fetch(`${proxy.url}/`, { headers: { accept: "text/html" } });
   assert.equal(page.status, 200);
   const html = await page.text();
-  assert.ok(!html.includes("m-fast") && !html.includes(fast.baseUrl), "the page itself holds no data");
+  assert.ok(!html.includes(MODELS.fast) && !html.includes(fast.baseUrl), "the page itself holds no data");
   const head = await fetch(`${proxy.url}/`, { method: "HEAD" });
   assert.equal(head.status, 200);
   const curl = await fetch(`${proxy.url}/`, { headers: { accept: "*/*" } });
@@ -152,7 +143,7 @@ Deno.test("metrics e2e: ops requests are not counted, so scrapes and polls do no
   const { fast, smart } = backends();
   await using _f = fast;
   await using _s = smart;
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, COUNTED));
   for (const path of ["/metrics", "/status.json", "/", "/health"]) {
     await (await fetch(`${proxy.url}${path}`)).body?.cancel();
   }
@@ -165,7 +156,7 @@ Deno.test("log e2e: PROXY_LOG=json writes one typed JSON object per request", as
   const { fast, smart } = backends();
   await using _f = fast;
   await using _s = smart;
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl, { PROXY_LOG: "json" }));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, { ...COUNTED, PROXY_LOG: "json" }));
   const r = await post(`${proxy.url}/v1/chat/completions?api_key=secret-query`, { model: "gpt-4", messages: [] });
   await r.body?.cancel();
   await new Promise((resolve) => setTimeout(resolve, 0));
@@ -176,7 +167,7 @@ Deno.test("log e2e: PROXY_LOG=json writes one typed JSON object per request", as
   assert.equal(o.path, "/v1/chat/completions");
   assert.equal(o.requested_model, "gpt-4");
   assert.equal(o.route, "smart");
-  assert.equal(o.model, "m-smart");
+  assert.equal(o.model, MODELS.smart);
   assert.equal(o.status, 200);
   assert.equal(typeof o.ms, "number");
   assert.equal(o.stream, false);
@@ -191,7 +182,7 @@ Deno.test({
     const { fast, smart } = backends();
     await using _f = fast;
     await using _s = smart;
-    await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+    await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, COUNTED));
     const r = await post(`${proxy.url}/v1/chat/completions`, { model: '<img src=x onerror="a\\b">\n', messages: [] });
     await r.body?.cancel();
     const text = await (await fetch(`${proxy.url}/metrics`)).text();

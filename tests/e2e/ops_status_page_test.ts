@@ -11,7 +11,8 @@
 
 import assert from "node:assert/strict";
 import { completion, fakeBackend, jsonResponse } from "../support/fake_backend.ts";
-import { post, startProxy, type TestProxy } from "../support/proxy.ts";
+import { startProxy, type TestProxy } from "../support/proxy.ts";
+import { chat, twoRoutes } from "../support/routes.ts";
 import { fixedSse } from "../support/wire.ts";
 import { browserMissing, openBrowser } from "../support/browser.ts";
 
@@ -36,21 +37,18 @@ function backends() {
   return { fast, smart };
 }
 
-function env(fast: string, smart: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    FAST_BASE_URL: fast,
-    FAST_MODEL_NAME: "accounts/fireworks/models/deepseek-v4-pro",
-    SMART_BASE_URL: smart,
-    SMART_MODEL_NAME: "gpt-5-thinking",
-    PROXY_BREAKER_FAILURES: "0",
-    ...extra,
-  };
-}
+/** In place of MODELS, model names as real as the README's screenshot shows them; and the breaker off. */
+const PAGE_SETUP = {
+  FAST_MODEL_NAME: "accounts/fireworks/models/deepseek-v4-pro",
+  SMART_MODEL_NAME: "gpt-5-thinking",
+  PROXY_BREAKER_FAILURES: "0",
+};
 
-async function chat(proxy: TestProxy, model: string, stream = false, headers: Record<string, string> = {}) {
-  const r = await post(`${proxy.url}/v1/chat/completions`, { model, stream, messages: [] }, headers);
-  await r.text();
-  return r.status;
+/** Sends a chat completion for `model` through the proxy and reads the answer whole: its status. */
+async function chatStatus(proxy: TestProxy, model: string, stream = false, headers: Record<string, string> = {}) {
+  const res = await chat(proxy, model, { stream }, headers);
+  await res.text();
+  return res.status;
 }
 
 const test = (name: string, fn: () => Promise<void>) => Deno.test({ name, ignore: MISSING !== undefined, fn });
@@ -59,8 +57,8 @@ test("status page: renders both routes and shows a hostile model name as text, n
   const { fast, smart } = backends();
   await using _f = fast;
   await using _s = smart;
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
-  assert.equal(await chat(proxy, HOSTILE), 200);
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, PAGE_SETUP));
+  assert.equal(await chatStatus(proxy, HOSTILE), 200);
   await using page = await openBrowser();
   await page.do("goto", { url: `${proxy.url}/` });
   await page.do("wait", { selector: "section.route[data-route=smart]" });
@@ -80,12 +78,12 @@ test("status page: updates after new requests without a reload and shows the fal
   const { fast, smart } = backends();
   await using _f = fast;
   await using _s = smart;
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, PAGE_SETUP));
   await using page = await openBrowser();
   await page.do("goto", { url: `${proxy.url}/` });
   await page.do("wait", { selector: "text=no requests yet" });
   await page.do("eval", { expr: "window.__samePage = true" });
-  assert.equal(await chat(proxy, "fast", true), 200);
+  assert.equal(await chatStatus(proxy, "fast", true), 200);
   await page.do("wait", { selector: "#recent tr.req td.fallback" });
   const row: string = await page.do("text", { selector: "#recent tr.req" });
   assert.match(row, /status_503/);
@@ -98,7 +96,7 @@ test("status page: updates after new requests without a reload and shows the fal
   assert.equal(await page.do("navigations"), 0);
   const screenshot = Deno.env.get("MODELPIN_STATUS_SCREENSHOT");
   if (screenshot) {
-    for (const m of ["gpt-4", "smart", "claude-sonnet", "fast"]) await chat(proxy, m, m === "smart");
+    for (const m of ["gpt-4", "smart", "claude-sonnet", "fast"]) await chatStatus(proxy, m, m === "smart");
     await page.do("wait", { selector: "#recent tr.req:nth-child(5)" });
     await page.do("screenshot", { path: screenshot });
   }
@@ -108,8 +106,10 @@ test("status page: with auth on it holds no data, asks for a key once and then s
   const { fast, smart } = backends();
   await using _f = fast;
   await using _s = smart;
-  await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl, { PROXY_API_KEYS: PROXY_KEY }));
-  assert.equal(await chat(proxy, "gpt-4", false, { authorization: `Bearer ${PROXY_KEY}` }), 200);
+  await using proxy = await startProxy(
+    twoRoutes(fast.baseUrl, smart.baseUrl, { ...PAGE_SETUP, PROXY_API_KEYS: PROXY_KEY }),
+  );
+  assert.equal(await chatStatus(proxy, "gpt-4", false, { authorization: `Bearer ${PROXY_KEY}` }), 200);
   await using page = await openBrowser();
   await page.do("goto", { url: `${proxy.url}/` });
   await page.do("wait", { selector: "#login", state: "visible" });

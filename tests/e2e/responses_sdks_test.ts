@@ -42,13 +42,12 @@
 import assert from "node:assert/strict";
 import { type FakeBackend, fakeBackend, jsonResponse, type Seen } from "../support/fake_backend.ts";
 import { startProxy } from "../support/proxy.ts";
+import { KEYS, MODELS, ONE_ATTEMPT, oneRoute, twoRoutes } from "../support/routes.ts";
 import { fixedSse } from "../support/wire.ts";
 
 type Json = Record<string, unknown>;
 
 const CLIENT_KEY = "sk-client-key-for-responses-sdks";
-const KEYS = { fast: "sk-fast-route-key-resp-0001", smart: "sk-smart-route-key-resp-0002" };
-const MODELS = { fast: "vendor/fast-model", smart: "vendor/smart-model" };
 
 // ---------------------------------------------------------------- the packages
 
@@ -97,23 +96,16 @@ function openai(): OpenAIModule {
 
 // ---------------------------------------------------------------- proxy and backends
 
+/**
+ * The fast route (and the smart one when `smart` is given), each with its way to `/v1/responses`; inbound auth on,
+ * for the SDKs' key; a longer first-answer timeout than oneRoute's 5 s; and one attempt per route: these tests
+ * count the backend's requests.
+ */
 function env(fast: string, fastWay = "auto", smart?: string, smartWay = "auto"): Record<string, string> {
-  return {
-    FAST_BASE_URL: fast,
-    FAST_API_KEY: KEYS.fast,
-    FAST_MODEL_NAME: MODELS.fast,
-    FAST_RESPONSES_API: fastWay,
-    ...(smart === undefined ? {} : {
-      SMART_BASE_URL: smart,
-      SMART_API_KEY: KEYS.smart,
-      SMART_MODEL_NAME: MODELS.smart,
-      SMART_RESPONSES_API: smartWay,
-    }),
-    PROXY_API_KEYS: CLIENT_KEY,
-    PROXY_TIMEOUT: "10",
-    // One attempt per route: these tests count the backend's requests.
-    PROXY_RETRIES: "0",
-  };
+  const setup = { FAST_RESPONSES_API: fastWay, PROXY_API_KEYS: CLIENT_KEY, PROXY_TIMEOUT: "10", ...ONE_ATTEMPT };
+  return smart === undefined
+    ? oneRoute(fast, setup)
+    : twoRoutes(fast, smart, { ...setup, SMART_RESPONSES_API: smartWay });
 }
 
 /** One scripted assistant turn of the chat backend. */

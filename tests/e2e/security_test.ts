@@ -8,30 +8,14 @@
 import assert from "node:assert/strict";
 import { chunkEvent, completion, type FakeBackend, fakeBackend, jsonResponse } from "../support/fake_backend.ts";
 import { post, startProxy, type TestProxy } from "../support/proxy.ts";
+import { ALL_KEYS, KEYS, MODELS, ONE_ATTEMPT, oneRoute, twoRoutes } from "../support/routes.ts";
 import { assertNoKeys, deferred, within } from "../support/stream_tools.ts";
 
-const ROUTE_KEYS = { fast: "sk-route-FAST-9d4c7e0aa", smart: "sk-route-SMART-5a0b3f6bb" };
-const MODELS = { fast: "vendor/fast-sec", smart: "vendor/smart-sec" };
 const CLIENT_KEYS = ["k1", "k2"];
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function routeEnv(fast: string, smart?: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    FAST_BASE_URL: fast,
-    FAST_API_KEY: ROUTE_KEYS.fast,
-    FAST_MODEL_NAME: MODELS.fast,
-    ...(smart === undefined ? {} : {
-      SMART_BASE_URL: smart,
-      SMART_API_KEY: ROUTE_KEYS.smart,
-      SMART_MODEL_NAME: MODELS.smart,
-    }),
-    PROXY_TIMEOUT: "5",
-    // One attempt per route: these tests count attempts; the same-route retry is tested in fallback_test.ts.
-    PROXY_RETRIES: "0",
-    ...extra,
-  };
-}
+// Every proxy here gets ONE_ATTEMPT: these tests count attempts; the same-route retry is tested in fallback_test.ts.
 
 const CHAT = { model: "fast", messages: [{ role: "user", content: "hi" }] };
 
@@ -100,7 +84,7 @@ async function rawExchange(port: number, head: string, body = ""): Promise<{ sta
 
 Deno.test("inbound auth: missing, wrong, prefix and suffix keys get 401 and never reach the backend", async () => {
   await using backend = goodBackend();
-  await using proxy = await startProxy(routeEnv(backend.baseUrl, undefined, { PROXY_API_KEYS: "k1,k2" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { ...ONE_ATTEMPT, PROXY_API_KEYS: "k1,k2" }));
   const refused: { name: string; headers: Record<string, string> }[] = [
     { name: "no key", headers: {} },
     { name: "wrong bearer", headers: { authorization: "Bearer k3" } },
@@ -123,7 +107,7 @@ Deno.test("inbound auth: missing, wrong, prefix and suffix keys get 401 and neve
     const res = await post(`${proxy.url}/v1/chat/completions`, CHAT, headers);
     const { text, error } = await openAiError(res, 401, name);
     assert.equal(error.type, "authentication_error", name);
-    assertNoKeys(text + headerText(res), [...CLIENT_KEYS, ...Object.values(ROUTE_KEYS)], `401 for ${name}`);
+    assertNoKeys(text + headerText(res), [...CLIENT_KEYS, ...ALL_KEYS], `401 for ${name}`);
   }
   // Every other endpoint but /health is closed too, streaming included.
   const others: [string, RequestInit][] = [
@@ -136,19 +120,19 @@ Deno.test("inbound auth: missing, wrong, prefix and suffix keys get 401 and neve
   for (const [path, init] of others) {
     const res = await fetch(`${proxy.url}${path}`, init);
     const { text } = await openAiError(res, 401, `${init.method} ${path}`);
-    assertNoKeys(text, [...CLIENT_KEYS, ...Object.values(ROUTE_KEYS)], `401 for ${path}`);
+    assertNoKeys(text, [...CLIENT_KEYS, ...ALL_KEYS], `401 for ${path}`);
   }
   assert.equal(backend.seen.length, 0, "no refused request reached the backend");
 
   await proxy.close(); // flushes the log
   const log = logLinesNow(proxy);
   assert.equal(log.filter((l) => / 401 /.test(l)).length, refused.length + others.length, log.join("\n"));
-  assertNoKeys(proxyOutput(proxy), [...CLIENT_KEYS, ...Object.values(ROUTE_KEYS)], "proxy output");
+  assertNoKeys(proxyOutput(proxy), [...CLIENT_KEYS, ...ALL_KEYS], "proxy output");
 });
 
 Deno.test("inbound auth: Bearer k2 and x-api-key k1 pass, and the backend only ever sees the route key", async () => {
   await using backend = goodBackend();
-  await using proxy = await startProxy(routeEnv(backend.baseUrl, undefined, { PROXY_API_KEYS: "k1,k2" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { ...ONE_ATTEMPT, PROXY_API_KEYS: "k1,k2" }));
   const accepted: Record<string, string>[] = [
     { authorization: "Bearer k2" },
     { "x-api-key": "k1" },
@@ -159,14 +143,14 @@ Deno.test("inbound auth: Bearer k2 and x-api-key k1 pass, and the backend only e
     const text = await res.text();
     assert.equal(res.status, 200, `${JSON.stringify(headers)}: ${text}`);
     assert.match(text, /from the configured backend/);
-    assertNoKeys(text + headerText(res), [...CLIENT_KEYS, ROUTE_KEYS.fast], "client response");
+    assertNoKeys(text + headerText(res), [...CLIENT_KEYS, KEYS.fast], "client response");
   }
   const embed = await post(`${proxy.url}/v1/embeddings`, { model: "e", input: "hi" }, { "x-api-key": "k2" });
   assert.equal(embed.status, 200, await embed.text());
 
   assert.equal(backend.seen.length, accepted.length + 1);
   for (const seen of backend.seen) {
-    assert.equal(seen.headers.get("authorization"), `Bearer ${ROUTE_KEYS.fast}`, "the route key goes upstream");
+    assert.equal(seen.headers.get("authorization"), `Bearer ${KEYS.fast}`, "the route key goes upstream");
     assert.equal(seen.headers.get("x-api-key"), null, "the client's x-api-key is not forwarded");
     const all = headerText(new Response(null, { headers: seen.headers })) + seen.body;
     for (const key of CLIENT_KEYS) {
@@ -183,20 +167,20 @@ Deno.test("inbound auth: Bearer k2 and x-api-key k1 pass, and the backend only e
   assert.deepEqual(list.data.map((m: { id: string }) => m.id), ["fast", "smart"]);
 
   await proxy.close();
-  assertNoKeys(proxyOutput(proxy), [...CLIENT_KEYS, ROUTE_KEYS.fast], "proxy output");
+  assertNoKeys(proxyOutput(proxy), [...CLIENT_KEYS, KEYS.fast], "proxy output");
   assert.equal(logLinesNow(proxy).filter((l) => / 200 /.test(l)).length, accepted.length + 2);
 });
 
 Deno.test("inbound auth: /health needs no key and shows none", async () => {
   await using backend = goodBackend();
-  await using proxy = await startProxy(routeEnv(backend.baseUrl, undefined, { PROXY_API_KEYS: "k1,k2" }));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, { ...ONE_ATTEMPT, PROXY_API_KEYS: "k1,k2" }));
   const res = await fetch(`${proxy.url}/health`);
   const text = await res.text();
   assert.equal(res.status, 200, text);
   const health = JSON.parse(text);
   assert.equal(health.status, "ok");
   assert.equal(health.auth, true, "/health reports that inbound auth is on");
-  assertNoKeys(text + headerText(res), [...CLIENT_KEYS, ROUTE_KEYS.fast], "/health");
+  assertNoKeys(text + headerText(res), [...CLIENT_KEYS, KEYS.fast], "/health");
   assert.equal(backend.seen.length, 0);
 });
 
@@ -282,7 +266,7 @@ async function startOnce(
 Deno.test("start-up: BIND_HOST=0.0.0.0 without PROXY_API_KEYS warns on stderr", async () => {
   const { stdout, stderr } = await startOnce({
     FAST_BASE_URL: "http://127.0.0.1:9/v1",
-    FAST_API_KEY: ROUTE_KEYS.fast,
+    FAST_API_KEY: KEYS.fast,
     FAST_MODEL_NAME: MODELS.fast,
     BIND_HOST: "0.0.0.0",
   }, /WARNING: listening on 0\.0\.0\.0/);
@@ -290,25 +274,25 @@ Deno.test("start-up: BIND_HOST=0.0.0.0 without PROXY_API_KEYS warns on stderr", 
   assert.match(stderr, /PROXY_API_KEYS/, stderr);
   assert.match(stderr, /0\.0\.0\.0/, "the warning names the address");
   assert.doesNotMatch(stdout, /PROXY_API_KEYS/, "the warning goes to stderr, not the log");
-  assertNoKeys(stdout + stderr, [ROUTE_KEYS.fast], "start-up output");
+  assertNoKeys(stdout + stderr, [KEYS.fast], "start-up output");
 });
 
 Deno.test("start-up: BIND_HOST=0.0.0.0 with PROXY_API_KEYS set does not warn", async () => {
   const { stdout, stderr } = await startOnce({
     FAST_BASE_URL: "http://127.0.0.1:9/v1",
-    FAST_API_KEY: ROUTE_KEYS.fast,
+    FAST_API_KEY: KEYS.fast,
     FAST_MODEL_NAME: MODELS.fast,
     BIND_HOST: "0.0.0.0",
     PROXY_API_KEYS: "k1,k2",
   });
   assert.doesNotMatch(stderr, /PROXY_API_KEYS|warning/i, stderr);
-  assertNoKeys(stdout + stderr, [ROUTE_KEYS.fast, ...CLIENT_KEYS], "start-up output");
+  assertNoKeys(stdout + stderr, [KEYS.fast, ...CLIENT_KEYS], "start-up output");
 });
 
 Deno.test("start-up: a loopback BIND_HOST without PROXY_API_KEYS does not warn", async () => {
   for (const host of ["127.0.0.1", "localhost"]) {
     await using backend = goodBackend();
-    await using proxy = await startProxy(routeEnv(backend.baseUrl, undefined, { BIND_HOST: host }));
+    await using proxy = await startProxy(oneRoute(backend.baseUrl, { ...ONE_ATTEMPT, BIND_HOST: host }));
     assert.match(proxy.stdout.join(""), /listening on http:\/\//, "started");
     const stderr = proxy.stderr.join("");
     assert.doesNotMatch(stderr, /PROXY_API_KEYS|warning/i, `${host}: ${stderr}`);
@@ -324,7 +308,7 @@ Deno.test("body fields and headers cannot change the destination or the key", as
   await using evil = evilBackend();
   await using fast = goodBackend();
   await using smart = goodBackend();
-  await using proxy = await startProxy(routeEnv(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   const evilHost = new URL(evil.baseUrl).host;
   const steering = {
     api_base: evil.baseUrl,
@@ -360,7 +344,7 @@ Deno.test("body fields and headers cannot change the destination or the key", as
       assert.equal(backend.seen.length, before + 1, `${route} backend got the request`);
       const seen = backend.seen[before];
       assert.equal(seen.path, "/v1/chat/completions");
-      assert.equal(seen.headers.get("authorization"), `Bearer ${ROUTE_KEYS[route]}`, "the route key, not the body's");
+      assert.equal(seen.headers.get("authorization"), `Bearer ${KEYS[route]}`, "the route key, not the body's");
       assert.equal(seen.headers.get("host"), new URL(backend.baseUrl).host, "Host is the backend's own");
       for (const h of ["x-forwarded-host", "x-original-host", "x-host", "api-key", "forwarded"]) {
         assert.equal(seen.headers.get(h), null, `${h} is not forwarded`);
@@ -381,7 +365,7 @@ Deno.test("body fields and headers cannot change the destination or the key", as
   const embed = await post(`${proxy.url}/v1/embeddings`, { model: "e", input: "x", ...steering }, steeringHeaders);
   assert.equal(embed.status, 200, await embed.text());
   assert.equal(fast.seen.at(-1)?.path, "/v1/embeddings");
-  assert.equal(fast.seen.at(-1)?.headers.get("authorization"), `Bearer ${ROUTE_KEYS.fast}`);
+  assert.equal(fast.seen.at(-1)?.headers.get("authorization"), `Bearer ${KEYS.fast}`);
 
   assert.equal(evil.seen.length, 0, "the evil backend received nothing");
 });
@@ -389,7 +373,7 @@ Deno.test("body fields and headers cannot change the destination or the key", as
 Deno.test("raw Host, absolute-form target and x-*-host headers cannot change the destination", async () => {
   await using evil = evilBackend();
   await using fast = goodBackend();
-  await using proxy = await startProxy(routeEnv(fast.baseUrl));
+  await using proxy = await startProxy(oneRoute(fast.baseUrl, ONE_ATTEMPT));
   const evilHost = new URL(evil.baseUrl).host;
   const body = JSON.stringify({ ...CHAT, api_base: evil.baseUrl, base_url: evil.baseUrl });
   const targets = [
@@ -418,15 +402,13 @@ Deno.test("raw Host, absolute-form target and x-*-host headers cannot change the
     const seen = fast.seen[before];
     assert.match(seen.path, /^\/v1\/chat\/completions(\?|$)/, target);
     assert.equal(seen.headers.get("host"), new URL(fast.baseUrl).host, "Host: evil.example is not forwarded");
-    assert.equal(seen.headers.get("authorization"), `Bearer ${ROUTE_KEYS.fast}`);
+    assert.equal(seen.headers.get("authorization"), `Bearer ${KEYS.fast}`);
     for (const h of ["x-forwarded-host", "x-original-host"]) assert.equal(seen.headers.get(h), null, h);
   }
   assert.equal(evil.seen.length, 0, "the evil backend received nothing");
 });
 
 // ------------------------------------------------------------------ key custody
-
-const ALL_ROUTE_KEYS = Object.values(ROUTE_KEYS);
 
 /** The route key the proxy sent, taken from what the backend saw. */
 function keyOf(req: { headers: Headers }): string {
@@ -438,12 +420,12 @@ async function assertNothingLeaks(proxy: TestProxy, seenByClient: string): Promi
   const health = await fetch(`${proxy.url}/health`);
   const healthText = await health.text();
   assert.equal(health.status, 200);
-  assertNoKeys(healthText + headerText(health), ALL_ROUTE_KEYS, "/health");
-  assertNoKeys(seenByClient, ALL_ROUTE_KEYS, "what the client received");
+  assertNoKeys(healthText + headerText(health), ALL_KEYS, "/health");
+  assertNoKeys(seenByClient, ALL_KEYS, "what the client received");
   await proxy.close();
   assert.ok(logLinesNow(proxy).length > 0, "requests were logged");
-  assertNoKeys(proxy.stdout.join(""), ALL_ROUTE_KEYS, "stdout");
-  assertNoKeys(proxy.stderr.join(""), ALL_ROUTE_KEYS, "stderr");
+  assertNoKeys(proxy.stdout.join(""), ALL_KEYS, "stdout");
+  assertNoKeys(proxy.stderr.join(""), ALL_KEYS, "stderr");
 }
 
 Deno.test("keys: an upstream 401 echoing 'Bearer <key>' reaches the client masked", async () => {
@@ -457,7 +439,7 @@ Deno.test("keys: an upstream 401 echoing 'Bearer <key>' reaches the client maske
     }, 401);
   await using fast = fakeBackend(echo);
   await using smart = fakeBackend(echo);
-  await using proxy = await startProxy(routeEnv(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   let client = "";
   for (const model of ["fast", "smart"] as const) {
     for (const stream of [false, true]) {
@@ -470,8 +452,8 @@ Deno.test("keys: an upstream 401 echoing 'Bearer <key>' reaches the client maske
   }
   assert.equal(fast.seen.length, 2, "401 does not fall back");
   assert.equal(smart.seen.length, 2);
-  assert.equal(keyOf(fast.seen[0]), ROUTE_KEYS.fast, "the backend did get the key it echoed");
-  assert.equal(keyOf(smart.seen[0]), ROUTE_KEYS.smart);
+  assert.equal(keyOf(fast.seen[0]), KEYS.fast, "the backend did get the key it echoed");
+  assert.equal(keyOf(smart.seen[0]), KEYS.smart);
   await assertNothingLeaks(proxy, client);
 });
 
@@ -483,7 +465,9 @@ Deno.test("keys: both routes fail with a 500 text echoing the key: masked", asyn
     });
   await using fast = fakeBackend(echo);
   await using smart = fakeBackend(echo);
-  await using proxy = await startProxy(routeEnv(fast.baseUrl, smart.baseUrl, { PROXY_BREAKER_FAILURES: "0" }));
+  await using proxy = await startProxy(
+    twoRoutes(fast.baseUrl, smart.baseUrl, { ...ONE_ATTEMPT, PROXY_BREAKER_FAILURES: "0" }),
+  );
   let client = "";
   for (const model of ["fast", "smart"] as const) {
     for (const stream of [false, true]) {
@@ -504,7 +488,7 @@ Deno.test("keys: a 400 echoing the key is masked and not retried", async () => {
     jsonResponse({ error: { message: `bad request from ${keyOf(seen)}`, type: "invalid_request_error" } }, 400)
   );
   await using smart = evilBackend();
-  await using proxy = await startProxy(routeEnv(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   const res = await post(`${proxy.url}/v1/chat/completions`, CHAT);
   const text = await res.text();
   assert.equal(res.status, 400);
@@ -521,7 +505,7 @@ Deno.test("keys: a stream whose first event is an error echoing the key: masked 
     });
   await using fast = fakeBackend(errorStream);
   await using smart = fakeBackend(errorStream);
-  await using proxy = await startProxy(routeEnv(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   const res = await post(`${proxy.url}/v1/chat/completions`, { ...CHAT, stream: true });
   const { text, error } = await openAiError(res, 502, "bad stream");
   assert.match(String(error.message), /quota exceeded for \*\*\*/);
@@ -536,7 +520,7 @@ Deno.test("keys: an error event in the middle of a stream that echoes the key is
       headers: { "content-type": "text/event-stream" },
     })
   );
-  await using proxy = await startProxy(routeEnv(fast.baseUrl));
+  await using proxy = await startProxy(oneRoute(fast.baseUrl, ONE_ATTEMPT));
   const res = await post(`${proxy.url}/v1/chat/completions`, { ...CHAT, stream: true });
   const text = await res.text();
   assert.equal(res.status, 200);
@@ -553,11 +537,11 @@ Deno.test("keys: an upstream error that echoes the key in a response header does
       "x-debug-authorization": seen.headers.get("authorization") ?? "",
     })
   );
-  await using proxy = await startProxy(routeEnv(fast.baseUrl));
+  await using proxy = await startProxy(oneRoute(fast.baseUrl, ONE_ATTEMPT));
   const res = await post(`${proxy.url}/v1/chat/completions`, CHAT);
   const text = await res.text();
   assert.equal(res.status, 401);
-  assert.equal(keyOf(fast.seen[0]), ROUTE_KEYS.fast, "the backend did get the key it echoed");
+  assert.equal(keyOf(fast.seen[0]), KEYS.fast, "the backend did get the key it echoed");
   await assertNothingLeaks(proxy, headerText(res) + text);
 });
 
@@ -566,19 +550,19 @@ Deno.test("keys: an upstream error that echoes the key in a response header does
 Deno.test("upstream redirects are not followed: 502 upstream_redirect, the target sees nothing", async () => {
   await using target = evilBackend();
   const redirectTo = (status: number) => () =>
-    new Response(`moved, key ${ROUTE_KEYS.fast}`, {
+    new Response(`moved, key ${KEYS.fast}`, {
       status,
       headers: { location: `${target.baseUrl}/chat/completions`, "content-type": "text/plain" },
     });
   for (const status of [307, 302, 301, 303, 308]) {
     await using fast = fakeBackend(redirectTo(status));
-    await using proxy = await startProxy(routeEnv(fast.baseUrl));
+    await using proxy = await startProxy(oneRoute(fast.baseUrl, ONE_ATTEMPT));
     for (const stream of [false, true]) {
       const res = await post(`${proxy.url}/v1/chat/completions`, { ...CHAT, stream });
       const { text, error } = await openAiError(res, 502, `${status} stream=${stream}`);
       assert.equal(error.code, "upstream_redirect");
       assert.equal(res.headers.get("location"), null, "the Location is not passed on");
-      assertNoKeys(text + headerText(res), ALL_ROUTE_KEYS, "redirect answer");
+      assertNoKeys(text + headerText(res), ALL_KEYS, "redirect answer");
     }
     const embed = await post(`${proxy.url}/v1/embeddings`, { model: "e", input: "x" });
     const { error } = await openAiError(embed, 502, `${status} embeddings`);
@@ -594,7 +578,7 @@ Deno.test("an upstream redirect on one route does not leak the key to the target
     new Response(null, { status: 307, headers: { location: `${target.baseUrl}/chat/completions` } });
   await using fast = fakeBackend(redirect);
   await using smart = fakeBackend(redirect);
-  await using proxy = await startProxy(routeEnv(fast.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ONE_ATTEMPT));
   for (const model of ["fast", "smart"]) {
     const res = await post(`${proxy.url}/v1/chat/completions`, { ...CHAT, model });
     const { error } = await openAiError(res, 502, model);
@@ -622,7 +606,7 @@ Deno.test("path tricks: dot segments, encoded or not, get 400/404 and never reac
       ? jsonResponse(completion("ok"))
       : jsonResponse({ error: { message: "no such path", type: "invalid_request_error", code: "not_found" } }, 404)
   );
-  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ONE_ATTEMPT));
   const tricks = [
     "/v1/../admin",
     "/v1/..",
@@ -672,7 +656,7 @@ Deno.test("path tricks: backslash dot segments cannot climb out of the base path
   // fetch's URL parser reads a backslash as `/` in http(s) URLs, so `..\` is a parent step once stitched.
   await using backend = fakeBackend(() => jsonResponse(completion("reached")));
   const base = `${backend.baseUrl}/deployments/x`;
-  await using proxy = await startProxy(routeEnv(base));
+  await using proxy = await startProxy(oneRoute(base, ONE_ATTEMPT));
   const statuses: string[] = [];
   for (const path of ["/v1/..\\..\\..\\admin", "/v1/..\\admin", "/v1/chat\\..\\..\\admin", "/v1/.\\chat/completions"]) {
     const { status } = await rawExchange(proxy.server.addr.port, `GET ${path} HTTP/1.1\r\nhost: 127.0.0.1`);
@@ -681,7 +665,7 @@ Deno.test("path tricks: backslash dot segments cannot climb out of the base path
   // What reached the backend first (the harm), then what the client was told.
   const outside = backend.seen.filter((s) => !s.path.startsWith("/v1/deployments/x/") || hasDotSegment(s.path));
   assert.deepEqual(
-    outside.map((s) => `${s.path} (${s.headers.get("authorization")?.replace(ROUTE_KEYS.fast, "<route key>")})`),
+    outside.map((s) => `${s.path} (${s.headers.get("authorization")?.replace(KEYS.fast, "<route key>")})`),
     [],
     "requests reached the backend outside its base path",
   );
@@ -713,7 +697,7 @@ Deno.test("keys: a short local-backend key (e.g. 'x') mangles neither headers no
 Deno.test("Host tricks: a Host header with a path, tab dot segments or URL delimiters gets 400, no upstream call", async () => {
   await using backend = fakeBackend(() => jsonResponse(completion("reached")));
   // A base path to climb out of: the trick aimed at /v1/accounts/me/api-keys on the backend's host.
-  await using proxy = await startProxy(routeEnv(`${backend.baseUrl}/deployments/x`));
+  await using proxy = await startProxy(oneRoute(`${backend.baseUrl}/deployments/x`, ONE_ATTEMPT));
   const hosts = [
     "x/v1/.\t./.\t./v1/accounts/me/api-keys?",
     "x/v1/../../admin?",
@@ -740,7 +724,7 @@ Deno.test("Host tricks: a Host header with a path, tab dot segments or URL delim
 
 Deno.test("path tricks: control characters, non-ASCII and URL delimiters in a path get 400, no upstream call", async () => {
   await using backend = fakeBackend(() => jsonResponse(completion("reached")));
-  await using proxy = await startProxy(routeEnv(`${backend.baseUrl}/deployments/x`));
+  await using proxy = await startProxy(oneRoute(`${backend.baseUrl}/deployments/x`, ONE_ATTEMPT));
   for (
     const path of ["/v1/.\u00e9./x", "/v1/caf\u00e9", "/v1/files#frag", '/v1/a"b', "/v1/a<b>", "/v1/a`b", "/v1/a{b}"]
   ) {
@@ -780,7 +764,7 @@ function modelRecorder(): FakeBackend & { models: () => Promise<unknown[]> } {
 
 Deno.test("forcing: a JSON body under any label, or none, has its model forced on every endpoint", async () => {
   await using backend = modelRecorder();
-  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ONE_ATTEMPT));
   const body = JSON.stringify({ model: "text-embedding-3-large", input: "x" });
   const labels = [
     "Application/JSON",
@@ -804,7 +788,7 @@ Deno.test("forcing: a JSON body under any label, or none, has its model forced o
 
 Deno.test("forcing: a form or multipart body's model field is forced too", async () => {
   await using backend = modelRecorder();
-  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ONE_ATTEMPT));
   const form = new FormData();
   form.set("model", "whisper-1");
   form.set("file", new Blob([new Uint8Array([0, 1, 2, 255])]), "a.wav");
@@ -825,7 +809,7 @@ Deno.test("forcing: a form or multipart body's model field is forced too", async
 
 Deno.test("forcing: a body that looks like JSON but cannot be rewritten is refused with 400, no upstream call", async () => {
   await using backend = modelRecorder();
-  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ONE_ATTEMPT));
   const invalidUtf8 = new Uint8Array([
     ...encoder.encode('{"model":"text-embedding-3-large","input":"'),
     0xff,
@@ -850,29 +834,29 @@ Deno.test("forcing: a body that looks like JSON but cannot be rewritten is refus
 Deno.test("keys: a 200 JSON answer, a 200 text answer and a header name echoing the key are masked", async () => {
   await using backend = fakeBackend((seen) => {
     if (seen.path.endsWith("/text")) {
-      return new Response(`plain text with ${ROUTE_KEYS.fast} inside`, { headers: { "content-type": "text/plain" } });
+      return new Response(`plain text with ${KEYS.fast} inside`, { headers: { "content-type": "text/plain" } });
     }
-    return new Response(JSON.stringify(completion(`your key is ${ROUTE_KEYS.fast}`)), {
-      headers: { "content-type": "application/json", [`x-${ROUTE_KEYS.fast}`]: "1" },
+    return new Response(JSON.stringify(completion(`your key is ${KEYS.fast}`)), {
+      headers: { "content-type": "application/json", [`x-${KEYS.fast}`]: "1" },
     });
   });
-  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ONE_ATTEMPT));
   const chat = await post(`${proxy.url}/v1/chat/completions`, CHAT);
   const chatText = await chat.text();
   assert.equal(chat.status, 200);
   assert.match(chatText, /your key is \*\*\*/);
-  assertNoKeys(chatText + headerText(chat), [ROUTE_KEYS.fast], "200 JSON answer");
+  assertNoKeys(chatText + headerText(chat), [KEYS.fast], "200 JSON answer");
   const text = await fetch(`${proxy.url}/v1/text`);
   const body = await text.text();
   assert.equal(body, "plain text with *** inside");
-  assertNoKeys(body + headerText(text), [ROUTE_KEYS.fast], "200 text answer");
+  assertNoKeys(body + headerText(text), [KEYS.fast], "200 text answer");
 });
 
 // -------------------------------------------------------------- methods
 
 Deno.test("methods: only GET, POST, DELETE and HEAD are forwarded; others get 405 without an upstream call", async () => {
   await using backend = fakeBackend(() => jsonResponse({ ok: true }));
-  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ONE_ATTEMPT));
   for (const method of ["TRACE", "PUT", "PATCH", "OPTIONS", "PROPFIND", "TRACK"]) {
     const { status, text } = await rawExchange(
       proxy.server.addr.port,
@@ -896,14 +880,16 @@ Deno.test("methods: only GET, POST, DELETE and HEAD are forwarded; others get 40
 
 Deno.test("keys: /, /metrics, /status.json and /health never show a key, even after a backend echoed one", async () => {
   await using fast = fakeBackend(() =>
-    jsonResponse({ error: { message: `invalid key ${ROUTE_KEYS.fast}`, type: "server_error" } }, 503)
+    jsonResponse({ error: { message: `invalid key ${KEYS.fast}`, type: "server_error" } }, 503)
   );
-  await using smart = fakeBackend(() => jsonResponse({ error: { message: `bad ${ROUTE_KEYS.smart}` } }, 500));
-  await using proxy = await startProxy(routeEnv(fast.baseUrl, smart.baseUrl, { PROXY_API_KEYS: "client-key-1234567" }));
+  await using smart = fakeBackend(() => jsonResponse({ error: { message: `bad ${KEYS.smart}` } }, 500));
+  await using proxy = await startProxy(
+    twoRoutes(fast.baseUrl, smart.baseUrl, { ...ONE_ATTEMPT, PROXY_API_KEYS: "client-key-1234567" }),
+  );
   const auth = { authorization: "Bearer client-key-1234567" };
-  const res = await post(`${proxy.url}/v1/chat/completions`, { ...CHAT, model: `model-${ROUTE_KEYS.fast}` }, auth);
+  const res = await post(`${proxy.url}/v1/chat/completions`, { ...CHAT, model: `model-${KEYS.fast}` }, auth);
   await res.body?.cancel();
-  const secrets = [ROUTE_KEYS.fast, ROUTE_KEYS.smart, "client-key-1234567"];
+  const secrets = [KEYS.fast, KEYS.smart, "client-key-1234567"];
   for (
     const [path, headers] of [
       ["/", { accept: "text/html" }],
@@ -949,7 +935,7 @@ Deno.test("keys: a header whose name holds a (lower-case) key is dropped, and a 
 
 Deno.test("forcing: a JSON body behind a UTF-8 byte order mark is forced; a UTF-16 one is refused", async () => {
   await using backend = modelRecorder();
-  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ONE_ATTEMPT));
   const json = encoder.encode(JSON.stringify({ model: "gpt-4-expensive", prompt: "x" }));
   const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...json]);
   for (const label of [null, "text/plain", "application/json"]) {
@@ -970,7 +956,7 @@ Deno.test("forcing: a JSON body behind a UTF-8 byte order mark is forced; a UTF-
 
 Deno.test("forcing: a multipart part naming model in any spelling (NAME=, spaces, RFC 2231) is forced or refused", async () => {
   await using backend = modelRecorder();
-  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ONE_ATTEMPT));
   const boundary = "b0undary";
   for (const disposition of ['form-data; NAME="model"', 'form-data; name = "model"', "form-data; name*=UTF-8''model"]) {
     const body = `--${boundary}\r\nContent-Disposition: ${disposition}\r\n\r\ngpt-4-expensive\r\n--${boundary}--\r\n`;
@@ -991,7 +977,7 @@ Deno.test("forcing: a multipart part naming model in any spelling (NAME=, spaces
 
 Deno.test("path tricks: '..;' segments (read as '..' by Java servers) are refused before the key goes out", async () => {
   await using backend = fakeBackend(() => jsonResponse({ ok: true }));
-  await using proxy = await startProxy(routeEnv(`${backend.baseUrl}/deployments/x`));
+  await using proxy = await startProxy(oneRoute(`${backend.baseUrl}/deployments/x`, ONE_ATTEMPT));
   for (const path of ["/v1/..;/..;/admin", "/v1/.;/files", "/v1/files/..;x/..;/admin"]) {
     const { status, text } = await rawExchange(proxy.server.addr.port, `GET ${path} HTTP/1.1\r\nhost: 127.0.0.1`);
     assert.equal(status, 400, `${path}: ${text}`);
@@ -1001,7 +987,7 @@ Deno.test("path tricks: '..;' segments (read as '..' by Java servers) are refuse
 
 Deno.test("forcing: a compressed request body is refused (415): its model could not be seen", async () => {
   await using backend = modelRecorder();
-  await using proxy = await startProxy(routeEnv(backend.baseUrl));
+  await using proxy = await startProxy(oneRoute(backend.baseUrl, ONE_ATTEMPT));
   const gz = await new Response(
     new Blob([JSON.stringify({ model: "gpt-4-expensive", input: "x" })]).stream().pipeThrough(
       new CompressionStream("gzip"),

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { chunkEvent, completion, fakeBackend, jsonResponse } from "../support/fake_backend.ts";
 import { logLines, startProxy, type TestProxy } from "../support/proxy.ts";
+import { ALL_KEYS, KEYS, MODELS, twoRoutes } from "../support/routes.ts";
 import { rawBackend } from "../support/raw_tcp.ts";
 import {
   aborted,
@@ -20,23 +21,10 @@ import {
   within,
 } from "../support/stream_tools.ts";
 
-const KEYS = { fast: "sk-fast-ST3333333333", smart: "sk-smart-ST4444444444" };
-const MODELS = { fast: "vendor/fast-stream", smart: "vendor/smart-stream" };
-const ALL_KEYS = Object.values(KEYS);
 const DONE = "data: [DONE]";
 
-function env(fast: string, smart: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    FAST_BASE_URL: fast,
-    FAST_API_KEY: KEYS.fast,
-    FAST_MODEL_NAME: MODELS.fast,
-    SMART_BASE_URL: smart,
-    SMART_API_KEY: KEYS.smart,
-    SMART_MODEL_NAME: MODELS.smart,
-    PROXY_TIMEOUT: "5",
-    ...extra,
-  };
-}
+// PROXY_RETRIES is left at its default here (no ONE_ATTEMPT): where a test finds a route tried once, that also
+// pins that a broken or stalled stream is not retried on its own route.
 
 function streamChat(
   proxy: TestProxy,
@@ -87,7 +75,7 @@ function assertStreamHeaders(res: Response): void {
 Deno.test("stream: events pass one by one, as they arrive (handshake, no buffering)", async () => {
   await using backend = streamBackend();
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(backend.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, smart.baseUrl));
 
   const pending = streamChat(proxy, "gpt-4", { headers: { "accept-encoding": "gzip, deflate, br" } });
   const up = await backend.stream(0);
@@ -123,7 +111,7 @@ Deno.test("stream: no compression even when the client accepts gzip, whatever th
       headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "max-age=600" },
     })
   );
-  await using proxy = await startProxy(env(backend.baseUrl, backend.baseUrl.replace("/v1", "/v2")));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, backend.baseUrl.replace("/v1", "/v2")));
   // A raw request, so nothing on the client side decompresses silently.
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.server.addr.port });
   const body = JSON.stringify({ model: "fast", stream: true, messages: [] });
@@ -147,7 +135,7 @@ Deno.test("stream: no compression even when the client accepts gzip, whatever th
 Deno.test("stream: a stream running longer than PROXY_TIMEOUT completes", async () => {
   await using backend = streamBackend();
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(backend.baseUrl, smart.baseUrl, { PROXY_TIMEOUT: "0.2" }));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, smart.baseUrl, { PROXY_TIMEOUT: "0.2" }));
   const pending = streamChat(proxy);
   const up = await backend.stream(0);
   up.send(chunkEvent("0"));
@@ -181,7 +169,7 @@ Deno.test("stream fallback: a first event that is an error goes to the other rou
         await using good = streamBackend();
         const secondary = primary === "fast" ? "smart" : "fast";
         const urls = primary === "fast" ? [bad.baseUrl, good.baseUrl] : [good.baseUrl, bad.baseUrl];
-        await using proxy = await startProxy(env(urls[0], urls[1]));
+        await using proxy = await startProxy(twoRoutes(urls[0], urls[1]));
         const pending = streamChat(proxy, primary);
         const failing = await bad.stream(0);
         failing.send(": warming up\n\n");
@@ -209,7 +197,7 @@ Deno.test("stream fallback: a first event that is an error goes to the other rou
 Deno.test("stream fallback: 200 SSE headers then a stall before the first event times out", async () => {
   await using bad = streamBackend();
   await using good = streamBackend();
-  await using proxy = await startProxy(env(bad.baseUrl, good.baseUrl, { PROXY_TIMEOUT: "0.3" }));
+  await using proxy = await startProxy(twoRoutes(bad.baseUrl, good.baseUrl, { PROXY_TIMEOUT: "0.3" }));
   const pending = streamChat(proxy, "fast");
   const stalled = await bad.stream(0); // headers are out; no event ever comes
   const up = await good.stream(0);
@@ -228,7 +216,7 @@ Deno.test("stream fallback: keep-alive comments do not count as the first event"
   await using bad = streamBackend();
   await using good = streamBackend();
   // smart is the primary here: fallback goes smart -> fast.
-  await using proxy = await startProxy(env(good.baseUrl, bad.baseUrl, { PROXY_TIMEOUT: "0.3" }));
+  await using proxy = await startProxy(twoRoutes(good.baseUrl, bad.baseUrl, { PROXY_TIMEOUT: "0.3" }));
   const pending = streamChat(proxy, "smart");
   const pinging = await bad.stream(0);
   // Pings every 50 ms, well inside the timeout, but never an event.
@@ -257,7 +245,7 @@ Deno.test("stream fallback: keep-alive comments do not count as the first event"
 Deno.test("stream fallback: a 200 that is not SSE when SSE was asked for", async () => {
   await using bad = fakeBackend(() => jsonResponse(completion("not a stream")));
   await using good = streamBackend();
-  await using proxy = await startProxy(env(bad.baseUrl, good.baseUrl));
+  await using proxy = await startProxy(twoRoutes(bad.baseUrl, good.baseUrl));
   const pending = streamChat(proxy, "fast");
   const up = await good.stream(0);
   complete(up, "streamed");
@@ -271,7 +259,7 @@ Deno.test("stream fallback: a 200 that is not SSE when SSE was asked for", async
 Deno.test("stream: keep-alive before a real first event is not a failure", async () => {
   await using backend = streamBackend();
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(backend.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, smart.baseUrl));
   const pending = streamChat(proxy);
   const up = await backend.stream(0);
   up.send(": ping\n\n");
@@ -288,7 +276,7 @@ Deno.test("stream: keep-alive before a real first event is not a failure", async
 Deno.test("stream: a break after N events ends with an error event and no fabricated [DONE]", async () => {
   await using backend = streamBackend();
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(backend.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, smart.baseUrl));
   const pending = streamChat(proxy);
   const up = await backend.stream(0);
   up.send(chunkEvent("1"));
@@ -311,7 +299,7 @@ Deno.test("stream: a break after N events ends with an error event and no fabric
 Deno.test("stream: N events then EOF without [DONE] ends with an error event", async () => {
   await using backend = streamBackend();
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(backend.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, smart.baseUrl));
   const pending = streamChat(proxy);
   const up = await backend.stream(0);
   up.send(chunkEvent("1"));
@@ -328,7 +316,7 @@ Deno.test("stream: N events then EOF without [DONE] ends with an error event", a
 Deno.test("stream: idle mid-stream past PROXY_IDLE_TIMEOUT ends with an error event and aborts upstream", async () => {
   await using backend = streamBackend();
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(backend.baseUrl, smart.baseUrl, { PROXY_IDLE_TIMEOUT: "0.3" }));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, smart.baseUrl, { PROXY_IDLE_TIMEOUT: "0.3" }));
   const pending = streamChat(proxy);
   const up = await backend.stream(0);
   up.send(chunkEvent("1"));
@@ -348,7 +336,7 @@ Deno.test("stream: idle mid-stream past PROXY_IDLE_TIMEOUT ends with an error ev
 Deno.test("stream: keep-alive comments keep an idle stream alive", async () => {
   await using backend = streamBackend();
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(backend.baseUrl, smart.baseUrl, { PROXY_IDLE_TIMEOUT: "0.3" }));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, smart.baseUrl, { PROXY_IDLE_TIMEOUT: "0.3" }));
   const pending = streamChat(proxy);
   const up = await backend.stream(0);
   up.send(chunkEvent("1"));
@@ -367,7 +355,7 @@ Deno.test("stream: keep-alive comments keep an idle stream alive", async () => {
 Deno.test("stream: a client that disconnects mid-stream cancels the upstream stream", async () => {
   await using backend = streamBackend();
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(backend.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, smart.baseUrl));
   const pending = streamChat(proxy);
   const up = await backend.stream(0);
   up.send(chunkEvent("1"));
@@ -394,7 +382,7 @@ for (const stream of [true, false]) {
       return jsonResponse({ error: { message: "too late" } }, 503);
     });
     await using smart = unusedBackend();
-    await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+    await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl));
     const controller = new AbortController();
     const pending = fetch(`${proxy.url}/v1/chat/completions`, {
       method: "POST",
@@ -428,7 +416,7 @@ for (const stream of [true, false]) {
 Deno.test("client disconnect while waiting on a hung backend (raw TCP): the connection is closed", async () => {
   await using hung = rawBackend({ kind: "hang" });
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(hung.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(hung.baseUrl, smart.baseUrl));
   const controller = new AbortController();
   const pending = streamChat(proxy, "fast", { signal: controller.signal });
   const conn = await within(hung.connection(0), 2000, "the proxy to connect");
@@ -462,7 +450,7 @@ for (const stream of [true, false]) {
       )
     );
     await using smart = unusedBackend();
-    await using proxy = await startProxy(env(fast.baseUrl, smart.baseUrl));
+    await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl));
     const controller = new AbortController();
     const pending = streamChat(proxy, "fast", { signal: controller.signal, stream });
     await within(started.promise, 2000, "the backend to answer with headers");
@@ -480,7 +468,7 @@ for (const stream of [true, false]) {
 Deno.test("stream: an event split across many chunks reaches the client whole, the moment its blank line arrives", async () => {
   await using backend = streamBackend();
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(backend.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, smart.baseUrl));
   const pending = streamChat(proxy);
   const up = await backend.stream(0);
   up.send(chunkEvent("first"));
@@ -525,7 +513,7 @@ Deno.test("stream: an event split across many chunks reaches the client whole, t
 Deno.test("stream: a break in the middle of an event still ends with a separate, parseable error event", async () => {
   await using backend = streamBackend();
   await using smart = unusedBackend();
-  await using proxy = await startProxy(env(backend.baseUrl, smart.baseUrl));
+  await using proxy = await startProxy(twoRoutes(backend.baseUrl, smart.baseUrl));
   const pending = streamChat(proxy);
   const up = await backend.stream(0);
   up.send(chunkEvent("1"));

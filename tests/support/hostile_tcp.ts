@@ -8,6 +8,8 @@
  * @module
  */
 
+import { type AcceptedConn, type TcpServer, tcpServer } from "./tcp_server.ts";
+
 const encoder = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
 const CRLF2 = [13, 10, 13, 10];
@@ -50,16 +52,10 @@ export interface HostileConn {
   close(): void;
 }
 
-/** A running {@linkcode hostileBackend}. */
-export interface HostileBackend extends AsyncDisposable {
-  /** Base URL to configure, e.g. `http://127.0.0.1:1234/v1`. */
-  baseUrl: string;
+/** A running {@linkcode hostileBackend}: its address, connection counts and `close` are its {@linkcode TcpServer}'s. */
+export interface HostileBackend extends TcpServer {
   /** Every request any script read, in arrival order. */
   requests: HostileRequest[];
-  /** Connections accepted so far. */
-  readonly accepted: number;
-  /** Stops listening, closes every connection and waits for the scripts to end. */
-  close(): Promise<void>;
 }
 
 function indexOfSeq(haystack: Uint8Array, needle: number[], from = 0): number {
@@ -95,13 +91,10 @@ function parseHead(headBytes: Uint8Array, body: Uint8Array): HostileRequest {
 }
 
 /** Wraps one accepted connection with a read buffer. */
-function wrapConn(conn: Deno.Conn, index: number, requests: HostileRequest[]): HostileConn {
+function wrapConn({ conn, index, closed, close }: AcceptedConn, requests: HostileRequest[]): HostileConn {
   let buffer: Uint8Array = new Uint8Array(0);
-  let closed = false;
   const chunk = new Uint8Array(64 * 1024);
   let pending: Promise<boolean> | undefined;
-  let resolveClosed!: () => void;
-  const closedByUs = new Promise<void>((r) => resolveClosed = r);
   // One read at a time: a waiter that lost a race leaves its read for the next reader to share.
   const fill = (): Promise<boolean> =>
     pending ??= (async () => {
@@ -180,18 +173,11 @@ function wrapConn(conn: Deno.Conn, index: number, requests: HostileRequest[]): H
       if (buffer.length > 0) return "data";
       return await fill() ? "data" : "closed";
     },
-    closed: closedByUs,
+    closed,
     async peerClosed() {
       while (await fill()) buffer = new Uint8Array(0);
     },
-    close() {
-      if (closed) return;
-      closed = true;
-      resolveClosed();
-      try {
-        conn.close();
-      } catch { /* already gone */ }
-    },
+    close,
   };
 }
 
@@ -201,49 +187,8 @@ function wrapConn(conn: Deno.Conn, index: number, requests: HostileRequest[]): H
  * its connection; the connection is closed when the script returns.
  */
 export function hostileBackend(script: (conn: HostileConn) => Promise<void>): HostileBackend {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
   const requests: HostileRequest[] = [];
-  const conns = new Set<HostileConn>();
-  const tasks = new Set<Promise<void>>();
-  let accepted = 0;
-  const acceptLoop = (async () => {
-    for (;;) {
-      let raw: Deno.Conn;
-      try {
-        raw = await listener.accept();
-      } catch {
-        return; // listener closed
-      }
-      const conn = wrapConn(raw, accepted++, requests);
-      conns.add(conn);
-      const task = script(conn).catch(() => {}).finally(() => {
-        conn.close();
-        conns.delete(conn);
-      });
-      tasks.add(task);
-      task.finally(() => tasks.delete(task));
-    }
-  })();
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      listener.close();
-      await acceptLoop;
-      for (const conn of conns) conn.close();
-      await Promise.all(tasks);
-    })();
-    return closing;
-  };
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    requests,
-    get accepted() {
-      return accepted;
-    },
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+  return Object.assign(tcpServer((accepted) => script(wrapConn(accepted, requests))), { requests });
 }
 
 /** A keep-alive JSON response text (`content-length` framed). */

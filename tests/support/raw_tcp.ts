@@ -6,6 +6,8 @@
  * @module
  */
 
+import { type TcpServer, tcpServer } from "./tcp_server.ts";
+
 /** What a raw backend does with each connection it accepts. */
 export type RawBehaviour =
   /** Read the request and never answer (a hung backend). */
@@ -25,32 +27,22 @@ export interface RawConnection {
   closedByPeer: Promise<void>;
 }
 
-/** A running raw backend. */
-export interface RawBackend extends AsyncDisposable {
-  /** Base URL to configure, e.g. `http://127.0.0.1:1234/v1`. */
-  baseUrl: string;
-  /** Port it listens on. */
-  port: number;
+/** A running raw backend: its address, connection counts and `close` are its {@linkcode TcpServer}'s. */
+export interface RawBackend extends TcpServer {
   /** Every connection accepted, in order. */
   connections: RawConnection[];
   /** Resolves with the n-th (0-based) connection once it has been accepted. */
   connection(n: number): Promise<RawConnection>;
-  /** Stops listening and closes every connection still open. */
-  close(): Promise<void>;
 }
 
 const decoder = new TextDecoder();
 
 /** Starts a raw TCP backend on 127.0.0.1, port 0. */
 export function rawBackend(behaviour: RawBehaviour): RawBackend {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
   const connections: RawConnection[] = [];
-  const open = new Set<Deno.Conn>();
-  const tasks: Promise<void>[] = [];
   const waiters: { n: number; resolve: (c: RawConnection) => void }[] = [];
 
-  const serveConn = async (conn: Deno.Conn): Promise<void> => {
+  const server = tcpServer(async ({ conn, close }) => {
     let resolveHead!: (head: string) => void;
     let resolveClosed!: () => void;
     const record: RawConnection = {
@@ -60,13 +52,11 @@ export function rawBackend(behaviour: RawBehaviour): RawBackend {
     };
     connections.push(record);
     for (const w of waiters.filter((w) => w.n === connections.length - 1)) w.resolve(record);
-    open.add(conn);
     try {
       if (behaviour.kind === "reset") {
         // Read one byte only: closing with unread data makes the kernel reset the connection.
         await conn.read(new Uint8Array(1));
-        open.delete(conn);
-        conn.close();
+        close();
         resolveClosed();
         return;
       }
@@ -81,52 +71,22 @@ export function rawBackend(behaviour: RawBehaviour): RawBackend {
         if (end >= 0 && behaviour.kind === "partial" && !answered) {
           answered = true;
           await conn.write(new TextEncoder().encode(behaviour.text));
-          open.delete(conn);
-          conn.close();
-          return;
+          return; // the server closes it
         }
       }
     } catch {
       // A reset by the peer, or our own close at shutdown.
     }
     resolveClosed();
-    if (open.delete(conn)) conn.close();
-  };
+  });
 
-  const acceptLoop = (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return; // listener closed
-      }
-      tasks.push(serveConn(conn));
-    }
-  })();
-
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      listener.close();
-      await acceptLoop;
-      for (const conn of open) conn.close();
-      open.clear();
-      await Promise.all(tasks);
-    })();
-    return closing;
-  };
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    port,
+  return Object.assign(server, {
     connections,
-    connection(n) {
+    connection(n: number): Promise<RawConnection> {
       if (connections[n]) return Promise.resolve(connections[n]);
       return new Promise((resolve) => waiters.push({ n, resolve }));
     },
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+  });
 }
 
 /** A port on 127.0.0.1 that nothing listens on (connection refused). */
@@ -163,16 +123,10 @@ export interface RawSeen {
   json: Record<string, unknown> | undefined;
 }
 
-/** A running {@linkcode rawHttpBackend}. */
-export interface RawHttpBackend extends AsyncDisposable {
-  /** Base URL to configure. */
-  baseUrl: string;
+/** A running {@linkcode rawHttpBackend}: its address, connection counts and `close` are its {@linkcode TcpServer}'s. */
+export interface RawHttpBackend extends TcpServer {
   /** Every request received, in order. */
   seen: RawSeen[];
-  /** Connections open right now. */
-  readonly open: number;
-  /** Stops listening and closes what is still open. */
-  close(): Promise<void>;
 }
 
 /**
@@ -182,89 +136,44 @@ export interface RawHttpBackend extends AsyncDisposable {
  * server library reporting the "error".
  */
 export function rawHttpBackend(respond: (seen: RawSeen) => string): RawHttpBackend {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
   const seen: RawSeen[] = [];
-  const open = new Set<Deno.Conn>();
-  const tasks = new Set<Promise<void>>();
-
-  const serveConn = async (conn: Deno.Conn): Promise<void> => {
-    open.add(conn);
-    try {
-      let bytes = new Uint8Array(0);
-      const buf = new Uint8Array(64 * 1024);
-      let headEnd = -1;
-      let length = 0;
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) return;
-        const grown = new Uint8Array(bytes.length + n);
-        grown.set(bytes);
-        grown.set(buf.subarray(0, n), bytes.length);
-        bytes = grown;
-        if (headEnd < 0) {
-          headEnd = decoder.decode(bytes).indexOf("\r\n\r\n");
-          if (headEnd < 0) continue;
-          const m = /\r\ncontent-length:\s*(\d+)/i.exec(decoder.decode(bytes.subarray(0, headEnd)));
-          length = m ? Number(m[1]) : 0;
-        }
-        if (bytes.length >= headEnd + 4 + length) break;
-      }
-      const head = decoder.decode(bytes.subarray(0, headEnd));
-      const body = decoder.decode(bytes.subarray(headEnd + 4, headEnd + 4 + length));
-      const headers = new Headers();
-      for (const line of head.split("\r\n").slice(1)) {
-        const at = line.indexOf(":");
-        headers.append(line.slice(0, at).trim(), line.slice(at + 1).trim());
-      }
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = JSON.parse(body);
-      } catch { /* not JSON */ }
-      const request: RawSeen = { head, headers, body, json };
-      seen.push(request);
-      await conn.write(new TextEncoder().encode(respond(request)));
-    } catch {
-      // The proxy went away first.
-    } finally {
-      if (open.delete(conn)) conn.close();
-    }
-  };
-
-  const acceptLoop = (async () => {
+  const server = tcpServer(async ({ conn }) => {
+    let bytes = new Uint8Array(0);
+    const buf = new Uint8Array(64 * 1024);
+    let headEnd = -1;
+    let length = 0;
     for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return;
+      const n = await conn.read(buf);
+      if (n === null) return;
+      const grown = new Uint8Array(bytes.length + n);
+      grown.set(bytes);
+      grown.set(buf.subarray(0, n), bytes.length);
+      bytes = grown;
+      if (headEnd < 0) {
+        headEnd = decoder.decode(bytes).indexOf("\r\n\r\n");
+        if (headEnd < 0) continue;
+        const m = /\r\ncontent-length:\s*(\d+)/i.exec(decoder.decode(bytes.subarray(0, headEnd)));
+        length = m ? Number(m[1]) : 0;
       }
-      const task = serveConn(conn);
-      tasks.add(task);
-      task.finally(() => tasks.delete(task));
+      if (bytes.length >= headEnd + 4 + length) break;
     }
-  })();
-
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      listener.close();
-      await acceptLoop;
-      for (const conn of open) conn.close();
-      open.clear();
-      await Promise.all(tasks);
-    })();
-    return closing;
-  };
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    seen,
-    get open() {
-      return open.size;
-    },
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+    const head = decoder.decode(bytes.subarray(0, headEnd));
+    const body = decoder.decode(bytes.subarray(headEnd + 4, headEnd + 4 + length));
+    const headers = new Headers();
+    for (const line of head.split("\r\n").slice(1)) {
+      const at = line.indexOf(":");
+      headers.append(line.slice(0, at).trim(), line.slice(at + 1).trim());
+    }
+    let json: Record<string, unknown> | undefined;
+    try {
+      json = JSON.parse(body);
+    } catch { /* not JSON */ }
+    const request: RawSeen = { head, headers, body, json };
+    seen.push(request);
+    await conn.write(new TextEncoder().encode(respond(request)));
+    // If the proxy went away first, the read or write throws: the server ends the connection either way.
+  });
+  return Object.assign(server, { seen });
 }
 
 /** A complete HTTP/1.1 response text that closes its connection. */
