@@ -20,7 +20,8 @@
  * @module
  */
 
-import type { KeyMasker } from "../security/key_masker.ts";
+import { concatBytes } from "../bytes.ts";
+import { type KeyMasker, MASK } from "../security/key_masker.ts";
 import type { EventGrammar, EventInfo, JsonObject, JudgedEvent } from "./event_grammar.ts";
 import { type SseEvent, sseEvent } from "./sse_framer.ts";
 
@@ -39,10 +40,35 @@ interface Held {
   waits: Set<string>;
 }
 
-/** A channel's text not yet final: the events (and fields) it spans. */
+/**
+ * One text field not yet sent: its bytes as the backend wrote them, where
+ * they start in the channel's text, and the key ranges cut out of them.
+ */
 interface Segment {
   held: Held;
   field: Field;
+  raw: Uint8Array<ArrayBuffer>;
+  from: number;
+  cuts: Cut[];
+}
+
+/** A key's range in a segment (channel positions), and whether the mask goes there. */
+interface Cut {
+  start: number;
+  stop: number;
+  mask: boolean;
+}
+
+/**
+ * A channel's text so far, kept only as far as it is undecided: `pending` is
+ * its bytes from the earliest point a key could still start (at most a key's
+ * spelling), `open` the segments held for it. Each byte is scanned once,
+ * plus the few undecided ones again with the next text.
+ */
+interface Channel {
+  end: number;
+  pending: Uint8Array<ArrayBuffer>;
+  open: Segment[];
 }
 
 /** What a key may start with before an event is held for it. */
@@ -51,8 +77,7 @@ const MIN_HELD_START = 3;
 const MAX_HELD_EVENTS = 64;
 /** The most event bytes held at once. */
 const MAX_HELD_BYTES = 1024 * 1024;
-/** How much of a channel's final text is kept to find a key that started in it (longer than any key's escapes). */
-const FINAL_TAIL = 4096;
+const NOTHING = new Uint8Array(0);
 
 const isObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 const encoder = new TextEncoder();
@@ -95,8 +120,8 @@ export class ContentMasker {
   readonly #grammar: EventGrammar;
   readonly #queue: Held[] = [];
   #queuedBytes = 0;
-  /** Per channel: the text already final (its last bytes), and the segments still open. */
-  readonly #channels = new Map<string, { final: string; open: Segment[] }>();
+  /** Per channel: its undecided bytes and the segments held for them. */
+  readonly #channels = new Map<string, Channel>();
 
   /** Masks `masker`'s keys in the text fields of `grammar`'s events. */
   constructor(masker: KeyMasker, grammar: EventGrammar) {
@@ -130,65 +155,42 @@ export class ContentMasker {
     return this.#release();
   }
 
-  /** A channel's open text becomes final as it is: its events wait for it no more. */
+  /** A channel's held text goes on as it is (its undecided bytes still meet the next text). */
   #close(name: string): void {
     const channel = this.#channels.get(name)!;
-    for (const s of channel.open) {
-      s.held.waits.delete(name);
-      channel.final = (channel.final + String(s.field.holder[s.field.key])).slice(-FINAL_TAIL);
-    }
+    for (const s of channel.open) s.held.waits.delete(name);
     channel.open = [];
   }
 
-  /** Adds one text field to its channel, masks across the channel's open text, and holds what may be a key. */
+  /**
+   * Adds one text field to its channel and scans it after the channel's
+   * undecided bytes: keys found are cut out of the segments still unsent,
+   * and what may still become a key is held.
+   */
   #add(held: Held, field: Field): void {
     let channel = this.#channels.get(field.channel);
-    if (channel === undefined) this.#channels.set(field.channel, channel = { final: "", open: [] });
-    const segments = [...channel.open, { held, field }];
-    const texts = segments.map((s) => encoder.encode(String(s.field.holder[s.field.key])));
-    const before = encoder.encode(channel.final);
-    const bytes = new Uint8Array(before.length + texts.reduce((n, t) => n + t.length, 0));
-    bytes.set(before);
-    const starts: number[] = [];
-    let at = before.length;
-    for (const t of texts) {
-      starts.push(at);
-      bytes.set(t, at);
-      at += t.length;
-    }
+    if (channel === undefined) this.#channels.set(field.channel, channel = { end: 0, pending: NOTHING, open: [] });
+    const raw = encoder.encode(String(field.holder[field.key]));
+    const segment: Segment = { held, field, raw, from: channel.end, cuts: [] };
+    const segments = [...channel.open, segment];
+    const base = channel.end - channel.pending.length;
+    const bytes = channel.pending.length === 0 ? raw : concatBytes([channel.pending, raw]);
+    channel.end += raw.length;
     const { matches, limit } = this.#masker.locate(bytes, bytes.length, false);
-    if (matches.length > 0) this.#mask(segments, texts, starts, before.length, matches);
-    // What may still become a key stays open (held); the rest of the channel's text is final. A key whose first
-    // characters already went out is held from here on all the same: only those few characters are lost.
-    const holding = bytes.length - limit >= MIN_HELD_START;
-    const open = holding ? segments.filter((_, i) => starts[i] + texts[i].length > limit) : [];
-    for (const s of segments) if (!open.includes(s)) s.held.waits.delete(field.channel);
-    for (const s of open) s.held.waits.add(field.channel);
-    const done = segments.filter((s) => !open.includes(s)).map((s) => String(s.field.holder[s.field.key])).join("");
-    channel.final = (channel.final + done).slice(-FINAL_TAIL);
+    // Text before the first unsent segment went out: a key that started there is masked from there on.
+    const sent = segments[0].from;
+    for (const [start, stop] of matches) cut(segments, base + start, base + stop, sent);
+    // What may still become a key stays open (held). A key whose first characters already went out is held from
+    // here on all the same: only those few characters are lost.
+    const undecided = base + limit;
+    const holding = channel.end - undecided >= MIN_HELD_START;
+    const open = holding ? segments.filter((s) => s.from + s.raw.length > undecided) : [];
+    for (const s of segments) {
+      if (open.includes(s)) s.held.waits.add(field.channel);
+      else s.held.waits.delete(field.channel);
+    }
+    channel.pending = limit === bytes.length ? NOTHING : bytes.slice(limit);
     channel.open = open;
-  }
-
-  /** Masks `matches` (byte ranges over the channel's text): the mask where a key starts, the rest removed. */
-  #mask(segments: Segment[], texts: Uint8Array[], starts: number[], fixed: number, matches: [number, number][]): void {
-    segments.forEach((segment, i) => {
-      const from = starts[i];
-      const to = from + texts[i].length;
-      const parts: string[] = [];
-      let copied = from;
-      for (const [ms, me] of matches) {
-        if (me <= from || ms >= to) continue;
-        const cut = Math.max(ms, from);
-        if (cut > copied) parts.push(decoder.decode(texts[i].subarray(copied - from, cut - from)));
-        // The mask goes in the first byte of the key that can still change (the sent text is past changing).
-        if (Math.max(ms, fixed) >= from && Math.max(ms, fixed) < to) parts.push("***");
-        copied = Math.min(me, to);
-      }
-      if (copied === from && parts.length === 0) return;
-      if (copied < to) parts.push(decoder.decode(texts[i].subarray(copied - from)));
-      segment.field.holder[segment.field.key] = parts.join("");
-      segment.held.changed = true;
-    });
   }
 
   /** The events at the head of the queue that nothing holds any more (or that the bounds let go). */
@@ -212,4 +214,30 @@ function rewritten(held: Held): SseEvent {
   const type = held.event.type;
   const text = `${type ? `event: ${type}\n` : ""}data: ${JSON.stringify(held.info.json)}\n\n`;
   return sseEvent(encoder.encode(text));
+}
+
+/** Cuts the key at channel positions `[start, stop)` out of the segments it covers; the mask goes where it can still change. */
+function cut(segments: Segment[], start: number, stop: number, sent: number): void {
+  const maskAt = Math.max(start, sent);
+  for (const s of segments) {
+    const to = s.from + s.raw.length;
+    if (stop <= s.from || start >= to) continue;
+    s.cuts.push({ start: Math.max(start, s.from), stop: Math.min(stop, to), mask: maskAt >= s.from && maskAt < to });
+    s.field.holder[s.field.key] = masked(s);
+    s.held.changed = true;
+  }
+}
+
+/** A segment's text with its cuts applied. */
+function masked(s: Segment): string {
+  const cuts = [...s.cuts].sort((a, b) => a.start - b.start);
+  const parts: string[] = [];
+  let copied = s.from;
+  for (const c of cuts) {
+    if (c.start > copied) parts.push(decoder.decode(s.raw.subarray(copied - s.from, c.start - s.from)));
+    if (c.mask) parts.push(MASK);
+    copied = Math.max(copied, c.stop);
+  }
+  parts.push(decoder.decode(s.raw.subarray(copied - s.from)));
+  return parts.join("");
 }

@@ -126,3 +126,52 @@ Deno.test("content masker: Responses deltas are masked per item and part; a non-
   assert.match(events[0], /^event: response\.output_text\.delta\n/, "the event line is kept");
   assert.equal(events.at(-1), done);
 });
+
+/** The key masker, counting the bytes each scan is given. */
+class CountingMasker extends KeyMasker {
+  scanned = 0;
+  override locate(buf: Uint8Array, end: number, final: boolean): ReturnType<KeyMasker["locate"]> {
+    this.scanned += end;
+    return super.locate(buf, end, final);
+  }
+}
+
+/** Runs `events` through a content masker over `counting`; returns what the client assembles. */
+function runCounted(counting: CountingMasker, events: string[]): string {
+  const stages = new EventStages(
+    [],
+    new SseFramer(),
+    CHAT_GRAMMAR,
+    passThrough(() => ""),
+    new ContentMasker(counting, CHAT_GRAMMAR),
+  );
+  let out = "";
+  for (const e of events) out += dec.decode(stages.push(enc(e)).out ?? new Uint8Array());
+  out += dec.decode(stages.close().out ?? new Uint8Array());
+  return assembled(out.split(/(?<=\n\n)/)).content;
+}
+
+Deno.test("content masker: a channel's text is scanned once, not again with every later event", () => {
+  const counting = new CountingMasker([KEY]);
+  const words = Array.from({ length: 2000 }, (_, i) => content(`word ${i % 10} `));
+  const got = runCounted(counting, [...words, FINISH, DONE]);
+  assert.equal(got.length, 2000 * 7);
+  // Each event's 7 bytes once, and at most a few undecided bytes again (here none: no key starts).
+  assert.ok(counting.scanned <= 2000 * 7 * 2, `scanned ${counting.scanned} bytes for 14,000 bytes of text`);
+});
+
+Deno.test("content masker: a long text held for a key's start is not scanned again with each piece of the key", () => {
+  const counting = new CountingMasker([KEY]);
+  const long = "x".repeat(100_000);
+  const pieces = [...KEY.slice(5)].map((c) => content(c)); // "sk-fa" ends the long text, the rest comes a byte at a time
+  const got = runCounted(counting, [content(long + "sk-fa"), ...pieces, content(" end"), FINISH, DONE]);
+  assert.equal(got, long + "*** end");
+  assert.ok(counting.scanned < 110_000, `scanned ${counting.scanned} bytes for ~100,000 bytes of text`);
+});
+
+Deno.test("content masker: after the bounds let held events go, a key that goes on is still masked from there on", () => {
+  // 70 empty deltas after a key's start: more than the 64 events ever held, so they go on unmasked.
+  const empties = Array.from({ length: 70 }, () => content(""));
+  const got = assembled(run([content("a sk-fast-ro"), ...empties, content("ute-0123456789 z"), FINISH, DONE]));
+  assert.equal(got.content, "a sk-fast-ro*** z");
+});
