@@ -28,6 +28,8 @@ const CLOSE_BRACKET = 0x5d;
  * no allocation.
  */
 export function nestsDeeperThan(json: Uint8Array | string, max: number = MAX_JSON_DEPTH): boolean {
+  // Each level opens with a bracket of its own: text shorter than that cannot nest that deep.
+  if (json.length <= max) return false;
   const text = typeof json === "string";
   let depth = 0;
   let inString = false;

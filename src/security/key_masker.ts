@@ -58,6 +58,12 @@ export class KeyMasker {
   readonly #starts: Uint8Array;
   /** 1 for each character that starts a key. */
   readonly #first: Uint8Array;
+  /** Per key, the length of its prefix matching now (scratch of a run). */
+  readonly #states: Int32Array;
+  /** Where the last `longest` units started: a match's first byte, from its length in units (scratch of a run). */
+  readonly #ring: Int32Array;
+  /** Per byte of `#starts`, its next position (scratch of a run). */
+  readonly #next: Int32Array;
 
   /** Masks `keys` (too short ones and duplicates are dropped, see {@linkcode maskableKeys}). */
   constructor(keys: readonly string[]) {
@@ -69,6 +75,9 @@ export class KeyMasker {
     this.#starts = Uint8Array.from([...starts].filter((c) => c < 0x80));
     this.#first = new Uint8Array(128);
     for (const k of this.#keys) if (k.chars[0] < 0x80) this.#first[k.chars[0]] = 1;
+    this.#states = new Int32Array(this.#keys.length);
+    this.#ring = new Int32Array(this.#longest + 1);
+    this.#next = new Int32Array(this.#starts.length);
   }
 
   /** The same keys lower-cased, for text that is (header names): made once. */
@@ -130,6 +139,8 @@ export class KeyMasker {
    * a key could still complete: those `held` bytes wait for the next chunk.
    */
   run(buf: Uint8Array, end: number, final: boolean): { out: Uint8Array<ArrayBuffer>; held: number; replaced: boolean } {
+    const all = buf.subarray(0, end) as Uint8Array<ArrayBuffer>;
+    if (!this.#mayHold(all)) return { out: all, held: 0, replaced: false };
     const { matches, limit } = this.locate(buf, end, final);
     const parts: Uint8Array[] = [];
     let copied = 0;
@@ -170,10 +181,11 @@ export class KeyMasker {
    */
   #find(buf: Uint8Array, end: number, final: boolean): { matches: [number, number][]; limit: number } {
     const keys = this.#keys;
-    const states = new Int32Array(keys.length);
-    // Where the last `longest` units start: a match's first byte, from its length in units.
-    const ring = new Int32Array(this.#longest + 1);
-    const next = new Int32Array(this.#starts.length).fill(-2);
+    // Scratch reused by every run (a run never yields, so runs never overlap): a stream's run per chunk allocates
+    // nothing here. `ring` needs no reset: only slots written in this run are read.
+    const states = this.#states.fill(0);
+    const ring = this.#ring;
+    const next = this.#next.fill(-2);
     const matches: [number, number][] = [];
     const unit: Unit = { char: 0, length: 0 };
     let units = 0;
