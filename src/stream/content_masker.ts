@@ -155,9 +155,19 @@ export class ContentMasker {
     return this.#release();
   }
 
-  /** A channel's held text goes on as it is (its undecided bytes still meet the next text). */
+  /**
+   * A channel's held text goes on: a key complete in its undecided bytes is
+   * cut first (one that is also the start of a longer key was left to see
+   * whether the longer one follows). The bytes stay undecided for the text
+   * that may still come, so a key that goes on is masked from there on.
+   */
   #close(name: string): void {
     const channel = this.#channels.get(name)!;
+    if (channel.open.length > 0) {
+      const { matches } = this.#masker.locate(channel.pending, channel.pending.length, true);
+      const base = channel.end - channel.pending.length;
+      for (const [start, stop] of matches) cut(channel.open, base + start, base + stop, channel.open[0].from);
+    }
     for (const s of channel.open) s.held.waits.delete(name);
     channel.open = [];
   }

@@ -1,12 +1,15 @@
 /**
  * Property tests with a fixed-seed PRNG: the SSE framer (and the first
- * event's reading through the chat grammar), the .env parser, and the model
- * rewrite. Failures print the seed
+ * event's reading through the chat grammar), the .env parser, the model
+ * rewrite, and keys split across a stream's events. Failures print the seed
  * and case number, so every failure can be replayed.
  */
 import assert from "node:assert/strict";
 import { parseDotenv } from "../../src/config/dotenv.ts";
 import { rewriteModel } from "../../src/request/model_rewrite.ts";
+import { KeyMasker } from "../../src/security/key_masker.ts";
+import { ContentMasker } from "../../src/stream/content_masker.ts";
+import { EventStages, passThrough } from "../../src/stream/event_stages.ts";
 import { CHAT_GRAMMAR, type EventInfo } from "../../src/stream/event_grammar.ts";
 import { type SseEvent, SseFramer } from "../../src/stream/sse_framer.ts";
 
@@ -536,5 +539,59 @@ Deno.test("fuzz rewriteModel: JSON.stringify of random objects round-trips", () 
       // The sentinel appears exactly once (the top-level model value): swap it and nothing else.
       assert.equal(out, text.replace(JSON.stringify(SENTINEL), JSON.stringify(forced)), `case ${n}: ${text}`);
     }
+  }
+});
+
+// ---------------------------------------------------------------------------
+// (4) Keys split across events: what a client assembles never holds one
+// ---------------------------------------------------------------------------
+
+const SHORT_KEY = "sk-fast-route-0123456789";
+const LONG_KEY = SHORT_KEY + "-long-tail"; // starts with the short one: the longer match must win
+const FILLER = "xyzXYZ !?"; // no character of either key, so any key character in the output came from a key
+
+Deno.test("fuzz content masker: keys split anywhere over events leak at most their first two characters", () => {
+  const rng = new Rng(SEED + 7);
+  const masker = new KeyMasker([SHORT_KEY, LONG_KEY]);
+  const chunk = (text: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: text } }] })}\n\n`;
+  for (let n = 0; n < 1500; n++) {
+    // A text of filler and keys, cut at random points into events (some of them empty).
+    let text = "";
+    const keys: { at: number; key: string }[] = [];
+    for (let i = rng.int(4); i >= 0; i--) {
+      for (let f = rng.int(6); f > 0; f--) text += rng.pick([...FILLER]);
+      if (rng.chance(0.7)) {
+        const key = rng.pick([SHORT_KEY, LONG_KEY]);
+        keys.push({ at: text.length, key });
+        text += key;
+      }
+    }
+    const cuts = new Set<number>();
+    for (let c = rng.int(12); c > 0; c--) cuts.add(rng.int(text.length + 1));
+    const points = [0, ...[...cuts].sort((a, b) => a - b), text.length];
+    const events = points.slice(1).map((end, i) => chunk(text.slice(points[i], end)));
+    events.push(`data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n`, "data: [DONE]\n\n");
+    const stages = new EventStages(
+      [],
+      new SseFramer(),
+      CHAT_GRAMMAR,
+      passThrough(() => ""),
+      new ContentMasker(masker, CHAT_GRAMMAR),
+    );
+    let out = "";
+    for (const e of events) out += new TextDecoder().decode(stages.push(enc.encode(e)).out ?? new Uint8Array());
+    out += new TextDecoder().decode(stages.close().out ?? new Uint8Array());
+    let got = "";
+    for (const block of out.split("\n\n")) {
+      if (block.startsWith("data: {")) got += JSON.parse(block.slice(6)).choices[0].delta.content ?? "";
+    }
+    // Each key becomes one mask, after the one or two characters that went out before a key could be told.
+    let want = text;
+    for (const { at, key } of [...keys].reverse()) {
+      const cutsInKey = points.filter((p) => p > at && p <= at + 2);
+      const leaked = cutsInKey.length === 0 ? 0 : Math.max(...cutsInKey) - at;
+      want = want.slice(0, at) + key.slice(0, leaked) + "***" + want.slice(at + key.length);
+    }
+    assert.equal(got, want, `case ${n}: ${JSON.stringify(points)} over ${JSON.stringify(text)}`);
   }
 });

@@ -175,3 +175,21 @@ Deno.test("content masker: after the bounds let held events go, a key that goes 
   const got = assembled(run([content("a sk-fast-ro"), ...empties, content("ute-0123456789 z"), FINISH, DONE]));
   assert.equal(got.content, "a sk-fast-ro*** z");
 });
+
+Deno.test("content masker: a key that starts a longer configured key, split over events, is masked when its channel ends", () => {
+  const two = new KeyMasker([KEY, KEY + "-EXTENDED-7777"]);
+  const stages = new EventStages(
+    [],
+    new SseFramer(),
+    CHAT_GRAMMAR,
+    passThrough(() => ""),
+    new ContentMasker(two, CHAT_GRAMMAR),
+  );
+  let out = "";
+  for (const e of [content("a sk-fast-"), content("route-0123456789"), FINISH, DONE]) {
+    out += dec.decode(stages.push(enc(e)).out ?? new Uint8Array());
+  }
+  out += dec.decode(stages.close().out ?? new Uint8Array());
+  // Held while the longer key could still follow; the finish decides: the shorter key, masked.
+  assert.equal(assembled(out.split(/(?<=\n\n)/)).content, "a ***");
+});
