@@ -23,6 +23,7 @@ import assert from "node:assert/strict";
 import { fakeBackend, jsonResponse, type Seen } from "../support/fake_backend.ts";
 import { fetchWithin, hostileBackend, type HostileConn, keepAliveJson } from "../support/hostile_tcp.ts";
 import { logLines, startProxy, type TestProxy } from "../support/proxy.ts";
+import { eachCase, keyReadings, timer } from "../support/key_readings.ts";
 import { deferred, EventReader, within } from "../support/stream_tools.ts";
 import { fixedSse, waitForLog } from "../support/wire.ts";
 
@@ -38,6 +39,7 @@ const encoder = new TextEncoder();
 
 /** The fast route's key: `f` (written `\u0066`), `/` (PHP's `\/`) and `+` (.NET's `\u002B`) in it. */
 const KEY = "sk-fast/Resp+Key-7c41d09e";
+const { assertUnreadable, assertNoKeyIn } = keyReadings(KEY);
 const MODEL = "vendor/hostile-responses-fast";
 const SMART_KEY = "sk-smart-route-3b9e51aa";
 const SMART_MODEL = "vendor/hostile-responses-smart";
@@ -284,13 +286,6 @@ function rawSseBackend(script: (conn: HostileConn, body: string) => Promise<void
   });
 }
 
-/** A cancellable timer: only ever a backend's pace, or raced against an event as its bound. */
-function timer(ms: number): { promise: Promise<void>; cancel: () => void } {
-  let id: ReturnType<typeof setTimeout> | undefined;
-  const promise = new Promise<void>((r) => id = setTimeout(r, ms));
-  return { promise, cancel: () => clearTimeout(id) };
-}
-
 /** Writes `event` every 100 ms, as a backend that goes on generating, until the proxy closes the connection. */
 async function keepGenerating(conn: HostileConn, event: string): Promise<void> {
   let gone = false;
@@ -422,85 +417,6 @@ function assertOpenAiError(res: { status: number; text: string }, status: number
     assert.equal(typeof body.error?.[field], "string", `${what}: error.${field} in ${res.text.slice(0, 300)}`);
   }
   return body.error;
-}
-
-/**
- * Runs every named case and collects the ones that fail, so a run shows all
- * of them (each case cleans up after itself).
- */
-async function eachCase(cases: Record<string, () => Promise<void>>): Promise<void> {
-  const wrong: string[] = [];
-  for (const [name, run] of Object.entries(cases)) {
-    try {
-      await run();
-    } catch (err) {
-      wrong.push(`${name}: ${(err as Error).message.split("\n")[0].slice(0, 500)}`);
-    }
-  }
-  assert.deepEqual(wrong, [], `failing cases:\n${wrong.join("\n")}`);
-}
-
-/** JSON string escapes decoded wherever they occur in `s`. */
-function jsonUnescaped(s: string): string {
-  const simple: Record<string, string> = {
-    '"': '"',
-    "\\": "\\",
-    "/": "/",
-    b: "\b",
-    f: "\f",
-    n: "\n",
-    r: "\r",
-    t: "\t",
-  };
-  return s.replace(
-    /\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g,
-    (_, hex: string | undefined, c: string | undefined) => hex ? String.fromCharCode(parseInt(hex, 16)) : simple[c!],
-  );
-}
-
-/** Percent escapes decoded wherever they occur in `s`. */
-function percentDecoded(s: string): string {
-  return s.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-}
-
-/** Asserts that no reading of `s` (literal, JSON-unescaped once or twice, percent-decoded) gives the key. */
-function assertUnreadable(s: string, where: string): void {
-  const once = jsonUnescaped(s);
-  for (const reading of [s, once, jsonUnescaped(once), percentDecoded(s), percentDecoded(once)]) {
-    const at = reading.indexOf(KEY);
-    assert.ok(at < 0, `${where}: the client reads the key: …${reading.slice(Math.max(0, at - 40), at + 40)}…`);
-  }
-}
-
-/** Every string (names and values) in a parsed JSON value. */
-function strings(value: unknown, out: string[] = []): string[] {
-  if (typeof value === "string") out.push(value);
-  else if (Array.isArray(value)) { for (const v of value) strings(v, out); }
-  else if (typeof value === "object" && value !== null) {
-    for (const [k, v] of Object.entries(value)) {
-      out.push(k);
-      strings(v, out);
-    }
-  }
-  return out;
-}
-
-/** Asserts that no string of a parsed JSON value holds the key, as it is, percent-decoded, or as JSON parsed again. */
-function assertNoKeyIn(value: unknown, where: string): void {
-  for (const s of strings(value)) {
-    for (const reading of [s, percentDecoded(s)]) {
-      assert.ok(!reading.includes(KEY), `${where}: a string the client parsed holds the key: ${reading.slice(0, 200)}`);
-    }
-    if (/^\s*[{[]/.test(s)) {
-      let inner: unknown;
-      try {
-        inner = JSON.parse(s);
-      } catch {
-        continue;
-      }
-      assertNoKeyIn(inner, `${where} (JSON in a string)`);
-    }
-  }
 }
 
 /** Asserts that no header (name or value) reads as the key. */

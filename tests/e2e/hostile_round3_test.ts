@@ -17,6 +17,7 @@ import { fakeBackend, jsonResponse, type Seen } from "../support/fake_backend.ts
 import { fetchWithin, hostileBackend, type HostileConn } from "../support/hostile_tcp.ts";
 import { logLines, startProxy, type TestProxy } from "../support/proxy.ts";
 import { ONE_ATTEMPT, oneRoute, twoRoutes } from "../support/routes.ts";
+import { eachCase, keyReadings, timer } from "../support/key_readings.ts";
 import { deferred, EventReader, within } from "../support/stream_tools.ts";
 import { fixedSse, waitForLog } from "../support/wire.ts";
 
@@ -26,6 +27,7 @@ const encoder = new TextEncoder();
 
 /** The fast route's key, in place of KEYS.fast: it holds `/` and `+`, which PHP and .NET escape. */
 const KEY = "sk-fast/Route+Key-9f3a2b1c";
+const { assertUnreadable, assertNoKeyIn } = keyReadings(KEY);
 
 /** Every character as `\uXXXX`, upper-case hex. */
 const ALL_ESCAPED = [...KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`).join(
@@ -130,92 +132,6 @@ async function open(proxy: TestProxy, path: string, body: unknown, headers: Reco
     `the head of POST ${path}`,
   );
   return { res, reader: new EventReader(res) };
-}
-
-/**
- * Runs every named case and collects the ones that fail, so a run shows all
- * of them (each case cleans up after itself).
- */
-async function eachCase(cases: Record<string, () => Promise<void>>): Promise<void> {
-  const wrong: string[] = [];
-  for (const [name, run] of Object.entries(cases)) {
-    try {
-      await run();
-    } catch (err) {
-      wrong.push(`${name}: ${(err as Error).message.split("\n")[0].slice(0, 400)}`);
-    }
-  }
-  assert.deepEqual(wrong, [], `failing cases:\n${wrong.join("\n")}`);
-}
-
-/** A cancellable timer: only ever a backend's pace, or raced against an event as its bound. */
-function timer(ms: number): { promise: Promise<void>; cancel: () => void } {
-  let id: ReturnType<typeof setTimeout> | undefined;
-  const promise = new Promise<void>((r) => id = setTimeout(r, ms));
-  return { promise, cancel: () => clearTimeout(id) };
-}
-
-/** JSON string escapes decoded wherever they occur in `s`. */
-function jsonUnescaped(s: string): string {
-  const simple: Record<string, string> = {
-    '"': '"',
-    "\\": "\\",
-    "/": "/",
-    b: "\b",
-    f: "\f",
-    n: "\n",
-    r: "\r",
-    t: "\t",
-  };
-  return s.replace(
-    /\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g,
-    (_, hex: string | undefined, c: string | undefined) => hex ? String.fromCharCode(parseInt(hex, 16)) : simple[c!],
-  );
-}
-
-/** Percent escapes decoded wherever they occur in `s`. */
-function percentDecoded(s: string): string {
-  return s.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-}
-
-/** Asserts that no reading of `s` (literal, JSON-unescaped, percent-decoded, both) gives the key. */
-function assertUnreadable(s: string, where: string): void {
-  for (const reading of [s, jsonUnescaped(s), percentDecoded(s), percentDecoded(jsonUnescaped(s))]) {
-    const at = reading.indexOf(KEY);
-    assert.ok(at < 0, `${where}: the client reads the key: …${reading.slice(Math.max(0, at - 40), at + 40)}…`);
-  }
-}
-
-/** Every string (names and values) in a parsed JSON value. */
-function strings(value: unknown, out: string[] = []): string[] {
-  if (typeof value === "string") out.push(value);
-  else if (Array.isArray(value)) { for (const v of value) strings(v, out); }
-  else if (typeof value === "object" && value !== null) {
-    for (const [k, v] of Object.entries(value)) {
-      out.push(k);
-      strings(v, out);
-    }
-  }
-  return out;
-}
-
-/** Asserts that no string of a parsed JSON value holds the key, as it is or percent-decoded. */
-function assertNoKeyIn(value: unknown, where: string): void {
-  for (const s of strings(value)) {
-    for (const reading of [s, percentDecoded(s)]) {
-      assert.ok(!reading.includes(KEY), `${where}: a string the client parsed holds the key: ${reading.slice(0, 200)}`);
-    }
-    // A string that is JSON itself (tool arguments) is parsed again, as a tool client does.
-    if (/^\s*[{[]/.test(s)) {
-      let inner: unknown;
-      try {
-        inner = JSON.parse(s);
-      } catch {
-        continue;
-      }
-      assertNoKeyIn(inner, `${where} (JSON in a string)`);
-    }
-  }
 }
 
 /** The JSON of every `data:` line of an SSE text that is JSON. */
