@@ -112,7 +112,10 @@ export const CHAT_GRAMMAR: EventGrammar = {
     if (Array.isArray(json.choices)) {
       for (const choice of json.choices) {
         if (!isObject(choice)) continue;
-        if (choice.finish_reason !== null && choice.finish_reason !== undefined) finished = true;
+        // Only a reason finishes: some backends send "" (like null) in every chunk before the last.
+        if (choice.finish_reason !== null && choice.finish_reason !== undefined && choice.finish_reason !== "") {
+          finished = true;
+        }
         if (!content && choiceHasContent(choice)) content = true;
       }
     }

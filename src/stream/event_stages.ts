@@ -48,6 +48,8 @@ export class EventStages implements RelayStages {
   readonly #translator: StreamTranslator;
   readonly #content: ContentMasker | undefined;
   #finished = false;
+  /** The backend sent its finish or its last event (perhaps still held by the content masker). */
+  #whole = false;
   #over: "complete" | "error" | undefined;
   #out: Uint8Array<ArrayBuffer>[] = [];
 
@@ -94,7 +96,9 @@ export class EventStages implements RelayStages {
       const whole = info.json !== undefined || info.kind === "done" || info.kind === "error";
       if (whole || !this.#grammar.needsEnd) this.#take(rest, info);
     }
-    for (const held of this.#content?.flush() ?? []) this.#feed(held.event, held.info);
+    // Held events go on; a key's start they held is masked when the answer was cut short.
+    const broken = this.#grammar.needsEnd && !this.#whole;
+    for (const held of this.#content?.flush(broken) ?? []) this.#feed(held.event, held.info);
     if (this.#over === undefined) {
       // A stream that delivered its finish is complete without its last event; never one made up.
       if (this.#grammar.needsEnd && !this.#finished) return { out: undefined, end: "truncated" };
@@ -104,14 +108,15 @@ export class EventStages implements RelayStages {
   }
 
   fail(message: string, code: string): Uint8Array<ArrayBuffer> {
-    // Events held for a possible key go first: they are the backend's, and whole.
-    for (const held of this.#content?.flush() ?? []) this.#feed(held.event, held.info);
+    // Events held for a possible key go first: they are the backend's, and whole (a key's start in them masked).
+    for (const held of this.#content?.flush(true) ?? []) this.#feed(held.event, held.info);
     this.#add(this.#translator.fail(message, code));
     return this.#output().out ?? new Uint8Array(0);
   }
 
   /** An upstream event, through the content masker when there is one. */
   #take(event: SseEvent, info: EventInfo): void {
+    if (info.finished || info.kind === "done") this.#whole = true;
     if (this.#content === undefined) return this.#feed(event, info);
     for (const held of this.#content.push(event, info)) this.#feed(held.event, held.info);
   }

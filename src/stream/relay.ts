@@ -204,7 +204,8 @@ export class Relay {
     if (!this.#finish(end)) return;
     const [message, code] = END_MESSAGES[end];
     try {
-      // What the masker still holds is a key's possible start, never sent on a failure.
+      // A body that cannot carry an error event fails as it is: what the key masker still holds (a key's possible
+      // start) is never sent. An SSE error event follows whole events, so the masker holds nothing there.
       const bytes = this.#options.stages.fail(message, code);
       if (bytes === undefined) this.#controller.error(new Error(message));
       else {

@@ -111,7 +111,8 @@ Deno.test("content masker: a held event goes on when its channel ends, and when 
   );
   assert.equal(stages.push(enc(content("sk-fast"))).out, undefined, "held: it may be a key");
   const failed = dec.decode(stages.fail("broken", "upstream_stream_broken"));
-  assert.equal(failed, content("sk-fast") + `data: {"error":"broken"}\n\n`);
+  // The stream broke with a key's start held: it goes on masked (the event is the backend's, the key is not).
+  assert.equal(failed, content("***") + `data: {"error":"broken"}\n\n`);
 });
 
 Deno.test("content masker: Responses deltas are masked per item and part; a non-delta event ends them", () => {
@@ -169,11 +170,12 @@ Deno.test("content masker: a long text held for a key's start is not scanned aga
   assert.ok(counting.scanned < 110_000, `scanned ${counting.scanned} bytes for ~100,000 bytes of text`);
 });
 
-Deno.test("content masker: after the bounds let held events go, a key that goes on is still masked from there on", () => {
-  // 70 empty deltas after a key's start: more than the 64 events ever held, so they go on unmasked.
-  const empties = Array.from({ length: 70 }, () => content(""));
-  const got = assembled(run([content("a sk-fast-ro"), ...empties, content("ute-0123456789 z"), FINISH, DONE]));
-  assert.equal(got.content, "a sk-fast-ro*** z");
+Deno.test("content masker: when the bounds let held events go, a key's held start goes masked, and its rest is removed", () => {
+  // 70 events of another channel behind a key's start: more than the 64 events ever held.
+  const other = Array.from({ length: 70 }, () => args(0, "x"));
+  const events = run([content("a sk-fast-ro"), ...other, content("ute-0123456789 z"), FINISH, DONE]);
+  assert.equal(assembled(events).content, "a *** z");
+  assert.equal(assembled(events).args[0], "x".repeat(70));
 });
 
 Deno.test("content masker: a key that starts a longer configured key, split over events, is masked when its channel ends", () => {
@@ -192,4 +194,152 @@ Deno.test("content masker: a key that starts a longer configured key, split over
   out += dec.decode(stages.close().out ?? new Uint8Array());
   // Held while the longer key could still follow; the finish decides: the shorter key, masked.
   assert.equal(assembled(out.split(/(?<=\n\n)/)).content, "a ***");
+});
+
+/** A chat chunk of choice `index` with `delta` (and a finish reason). */
+const choiceChunk = (index: number, delta: Record<string, unknown>, finish: string | null = null) =>
+  `data: ${JSON.stringify({ choices: [{ index, delta, finish_reason: finish }] })}\n\n`;
+
+/** What a client assembles per choice from chat events: each choice's content. */
+function contentByChoice(events: string[]): Record<number, string> {
+  const out: Record<number, string> = {};
+  for (const e of events) {
+    const data = e.replace(/^data: /m, "").trim();
+    if (!data.startsWith("{")) continue;
+    for (const c of JSON.parse(data).choices ?? []) out[c.index] = (out[c.index] ?? "") + (c.delta?.content ?? "");
+  }
+  return out;
+}
+
+Deno.test("content masker: one choice's finish ends its own text only; a key split around it in another choice is masked", () => {
+  const events = run([
+    choiceChunk(1, { content: "a sk-fast-route-01234" }),
+    choiceChunk(0, { content: "done" }, "stop"),
+    choiceChunk(1, { content: "56789 z" }, "stop"),
+    DONE,
+  ]);
+  assert.deepEqual(contentByChoice(events), { 0: "done", 1: "a *** z" });
+});
+
+Deno.test("content masker: an empty finish_reason (sent by some backends in every chunk) ends nothing", () => {
+  const events = run([
+    choiceChunk(0, { content: "key sk-fast-" }, ""),
+    choiceChunk(0, { content: "route-01234" }, ""),
+    choiceChunk(0, { content: "56789 ." }, "stop"),
+    DONE,
+  ]);
+  assert.equal(contentByChoice(events)[0], "key *** .");
+});
+
+Deno.test("content masker: one Responses item's .done ends its own text only; a key split around it in another item is masked", () => {
+  const delta = (item: string, text: string) =>
+    `event: response.output_text.delta\ndata: ${
+      JSON.stringify({
+        type: "response.output_text.delta",
+        item_id: item,
+        output_index: 1,
+        content_index: 0,
+        delta: text,
+      })
+    }\n\n`;
+  const otherDone = `event: response.reasoning_summary_part.done\ndata: ${
+    JSON.stringify({ type: "response.reasoning_summary_part.done", item_id: "rs_0", output_index: 0, summary_index: 0 })
+  }\n\n`;
+  const events = run(
+    [delta("msg_1", "key: sk-fast-route-0123"), otherDone, delta("msg_1", "456789.")],
+    RESPONSES_GRAMMAR,
+  );
+  const text = events.filter((e) => e.includes(".delta")).map((e) => JSON.parse(e.split("data: ")[1]).delta).join("");
+  assert.equal(text, "key: ***.");
+});
+
+Deno.test("content masker: legacy function_call arguments are a channel too", () => {
+  const events = run([
+    choiceChunk(0, { function_call: { name: "f", arguments: '{"k":"sk-fast-ro' } }),
+    choiceChunk(0, { function_call: { arguments: 'ute-0123456789"}' } }),
+    choiceChunk(0, {}, "function_call"),
+    DONE,
+  ]);
+  const joined = events.map((e) => e.startsWith("data: {") ? JSON.parse(e.slice(6)) : undefined)
+    .map((j) => j?.choices?.[0]?.delta?.function_call?.arguments ?? "").join("");
+  assert.equal(joined, '{"k":"***"}');
+});
+
+Deno.test("content masker: logprob tokens are masked across events, and their bytes follow the token", () => {
+  const withLogprobs = (text: string) =>
+    `data: ${
+      JSON.stringify({
+        choices: [{
+          index: 0,
+          delta: { content: text },
+          logprobs: { content: [{ token: text, logprob: -0.1, bytes: [...enc(text)], top_logprobs: [] }] },
+        }],
+      })
+    }\n\n`;
+  const events = run([withLogprobs("key sk-fast-"), withLogprobs("route-0123456789 ."), FINISH, DONE]);
+  const entries = events.filter((e) => e.startsWith("data: {"))
+    .flatMap((e) => JSON.parse(e.slice(6)).choices?.[0]?.logprobs?.content ?? []);
+  assert.equal(entries.map((t: { token: string }) => t.token).join(""), "key *** .");
+  for (const t of entries) assert.equal(dec.decode(new Uint8Array(t.bytes)), t.token);
+  assert.equal(assembled(events).content, "key *** .");
+});
+
+Deno.test("content masker: tool call fragments without index (first by id, then neither) are one call's channel", () => {
+  const events = run([
+    choiceChunk(0, {
+      tool_calls: [{ id: "call_1", type: "function", function: { name: "f", arguments: '{"k":"sk-fast' } }],
+    }),
+    choiceChunk(0, { tool_calls: [{ function: { arguments: '-route-0123456789"}' } }] }),
+    choiceChunk(0, {}, "tool_calls"),
+    DONE,
+  ]);
+  const joined = events.filter((e) => e.startsWith("data: {"))
+    .flatMap((e) => JSON.parse(e.slice(6)).choices?.[0]?.delta?.tool_calls ?? [])
+    .map((c: { function?: { arguments?: string } }) => c.function?.arguments ?? "").join("");
+  assert.equal(joined, '{"k":"***"}');
+});
+
+Deno.test("content masker: an event it rewrites keeps its id, event and comment lines", () => {
+  const block =
+    `: note\nid: 7\nevent: message\ndata: {"choices":[{"index":0,"delta":{"content":"x sk-fast-route-0123456789"}}]}\n\n`;
+  const events = run([block, FINISH, DONE]);
+  assert.equal(
+    events[0],
+    `: note\nid: 7\nevent: message\ndata: {"choices":[{"index":0,"delta":{"content":"x ***"}}]}\n\n`,
+  );
+});
+
+/** Runs `events` through the stages and says how long it took (a bound for hostile input, not a benchmark). */
+function timed(events: string[], grammar: EventGrammar = CHAT_GRAMMAR): { ms: number; out: string[] } {
+  const t0 = performance.now();
+  const out = run(events, grammar);
+  return { ms: performance.now() - t0, out };
+}
+
+Deno.test("content masker: hostile shapes stay linear: 16,000 keys in one delta, 20,000 fields of one channel, 40,000 items", () => {
+  // Each of these took seconds to tens of seconds when a segment was rebuilt per cut, open segments were looked
+  // up in a list, and every channel ever seen was visited at each end: the bound is far above linear work.
+  const keys = timed([content(`${KEY} `.repeat(16_000)), FINISH, DONE]);
+  assert.equal(assembled(keys.out).content, "*** ".repeat(16_000));
+  assert.ok(keys.ms < 3000, `16,000 keys in one delta: ${keys.ms.toFixed(0)} ms`);
+
+  const many = [
+    { index: 0, delta: { content: "sk-" } },
+    ...Array.from({ length: 20_000 }, () => ({ index: 0, delta: { content: "" } })),
+  ];
+  const fields = timed([`data: ${JSON.stringify({ choices: many })}\n\n`, FINISH, DONE]);
+  assert.ok(fields.ms < 3000, `20,000 fields of one channel: ${fields.ms.toFixed(0)} ms`);
+
+  const items: string[] = [];
+  for (let i = 0; i < 40_000; i++) {
+    items.push(
+      `data: {"type":"response.output_text.delta","item_id":"m${i}","output_index":${i},"content_index":0,"delta":"sk-f"}\n\n`,
+    );
+    items.push(
+      `data: {"type":"response.output_text.done","item_id":"m${i}","output_index":${i},"content_index":0,"text":"sk-f"}\n\n`,
+    );
+  }
+  const responses = timed(items, RESPONSES_GRAMMAR);
+  assert.equal(responses.out.length, 80_000, "every event goes on");
+  assert.ok(responses.ms < 3000, `40,000 items: ${responses.ms.toFixed(0)} ms`);
 });
