@@ -14,7 +14,7 @@
  */
 
 import { parseJson } from "../json_depth.ts";
-import type { EventInfo } from "../stream/event_grammar.ts";
+import { type EventInfo, finishReasonOf } from "../stream/event_grammar.ts";
 import type { StreamTranslator } from "../stream/event_stages.ts";
 import type { SseEvent } from "../stream/sse_framer.ts";
 import { argumentsObject, ChatToolCalls, type ToolCall } from "../stream/chat_tool_calls.ts";
@@ -132,8 +132,9 @@ export class AnthropicStreamTranslator implements StreamTranslator {
         for (const call of delta.tool_calls) if (isObject(call)) this.#toolFragment(call);
       }
     }
-    if (choice.finish_reason !== null && choice.finish_reason !== undefined && !this.#closing) {
-      this.#finishReason = choice.finish_reason;
+    const finish = finishReasonOf(choice);
+    if (finish !== undefined && !this.#closing) {
+      this.#finishReason = finish;
       this.#matched = choice.stop_reason ?? null;
       this.#closeAll();
     }

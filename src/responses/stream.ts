@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { EventInfo } from "../stream/event_grammar.ts";
+import { type EventInfo, finishReasonOf } from "../stream/event_grammar.ts";
 import { ChatToolCalls, type ToolCall } from "../stream/chat_tool_calls.ts";
 import type { StreamTranslator } from "../stream/event_stages.ts";
 import type { SseEvent } from "../stream/sse_framer.ts";
@@ -132,8 +132,9 @@ export class ResponsesStreamTranslator implements StreamTranslator {
     if (typeof delta.content === "string" && delta.content !== "") this.#prose("message", delta.content);
     if (typeof delta.refusal === "string" && delta.refusal !== "") this.#prose("refusal", delta.refusal);
     if (Array.isArray(delta.tool_calls)) { for (const f of delta.tool_calls) if (isObject(f)) this.#tool(f); }
-    if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
-      this.#finishReason = choice.finish_reason;
+    const finish = finishReasonOf(choice);
+    if (finish !== undefined) {
+      this.#finishReason = finish;
       this.#closeAll();
     }
   }

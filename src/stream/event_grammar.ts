@@ -61,6 +61,15 @@ const NONE: EventInfo = { kind: "none" };
 const DONE: EventInfo = { kind: "done" };
 
 const isObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * A chat choice's `finish_reason`, when it has one: `null`, a missing field
+ * and `""` (which some backends send in every chunk before the last) are none.
+ */
+export function finishReasonOf(choice: JsonObject): unknown {
+  const reason = choice.finish_reason;
+  return reason === null || reason === undefined || reason === "" ? undefined : reason;
+}
 const hasText = (v: unknown): boolean => typeof v === "string" && v !== "";
 
 /** The event's data as a JSON object, or undefined. */
@@ -112,10 +121,7 @@ export const CHAT_GRAMMAR: EventGrammar = {
     if (Array.isArray(json.choices)) {
       for (const choice of json.choices) {
         if (!isObject(choice)) continue;
-        // Only a reason finishes: some backends send "" (like null) in every chunk before the last.
-        if (choice.finish_reason !== null && choice.finish_reason !== undefined && choice.finish_reason !== "") {
-          finished = true;
-        }
+        if (finishReasonOf(choice) !== undefined) finished = true;
         if (!content && choiceHasContent(choice)) content = true;
       }
     }

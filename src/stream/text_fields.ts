@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { EventGrammar, JsonObject } from "./event_grammar.ts";
+import { type EventGrammar, finishReasonOf, type JsonObject } from "./event_grammar.ts";
 
 /** One text value of an event, where it sits, and the run of values it belongs to. */
 export interface TextField {
@@ -45,10 +45,7 @@ export function groupsEnded(grammar: EventGrammar, json: JsonObject | undefined)
   if (grammar.name === "chat") {
     if (!Array.isArray(json.choices)) return "none";
     const ended = json.choices.flatMap((choice, i) =>
-      isObject(choice) && choice.finish_reason !== null && choice.finish_reason !== undefined &&
-        choice.finish_reason !== ""
-        ? [choiceGroup(choice, i)]
-        : []
+      isObject(choice) && finishReasonOf(choice) !== undefined ? [choiceGroup(choice, i)] : []
     );
     return ended.length > 0 ? ended : "none";
   }

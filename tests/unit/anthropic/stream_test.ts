@@ -246,6 +246,15 @@ Deno.test("anthropic stream: fragments with neither index nor id continue the la
   assert.deepEqual(content, [{ type: "tool_use", id: "call_1", name: "a", input: { n: 7 } }]);
 });
 
+Deno.test('anthropic stream: finish_reason "" in every chunk finishes nothing; the real reason does', () => {
+  const text = (t: string, finish: string) =>
+    `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: t }, finish_reason: finish }] })}\n\n`;
+  const body = text("Hello", "") + text(", world", "") + text("", "stop") + DONE;
+  const { content, stop } = assemble(parse(run([bytesOf(body)])));
+  assert.deepEqual(content, [{ type: "text", text: "Hello, world" }]);
+  assert.equal(stop, "end_turn");
+});
+
 Deno.test("anthropic stream: content and finish_reason in one chunk", () => {
   const { content, stop } = assemble(parse(run([bytesOf(FIXTURES.content_and_finish_in_one_chunk)])));
   assert.deepEqual(content, [{ type: "text", text: "All in one." }]);

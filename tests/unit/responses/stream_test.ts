@@ -367,6 +367,18 @@ function bare(item: Json): Json {
 // ---------------------------------------------------------------------------
 // Scenarios
 
+Deno.test('responses stream: finish_reason "" in every chunk finishes nothing; the real reason does', () => {
+  const evs = events(chunk({ content: "Hello" }, "") + chunk({ content: ", world" }, "") + chunk({}, "stop") + DONE);
+  const { response, terminal } = accumulate(evs);
+  assert.equal(terminal.event, "response.completed");
+  assert.deepEqual((response.output as Json[]).map(bare).map((item) => item.content), [[{
+    type: "output_text",
+    text: "Hello, world",
+    annotations: [],
+    logprobs: [],
+  }]]);
+});
+
 Deno.test("responses stream: plain text gives the exact event sequence, usage in response.completed", () => {
   const evs = events(FIXTURES.text);
   assert.deepEqual(types(evs), [

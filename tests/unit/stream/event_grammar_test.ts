@@ -93,6 +93,11 @@ const chat: Case[] = [
     want: { kind: "content", finished: true },
   },
   {
+    name: 'finish_reason "" (some backends send it in every chunk) is no finish',
+    event: choice({ delta: { content: "x" }, finish_reason: "" }),
+    want: { kind: "content" },
+  },
+  {
     name: "finish_reason null is no finish",
     event: choice({ delta: { content: "x" }, finish_reason: null }),
     want: { kind: "content" },
