@@ -21,9 +21,10 @@
 
 import assert from "node:assert/strict";
 import { fakeBackend, jsonResponse, type Seen } from "../support/fake_backend.ts";
-import { fetchWithin, hostileBackend, type HostileConn, keepAliveJson } from "../support/hostile_tcp.ts";
+import { fetchWithin, hostileBackend, keepAliveJson } from "../support/hostile_tcp.ts";
 import { logLines, startProxy, type TestProxy } from "../support/proxy.ts";
-import { eachCase, keyReadings, timer } from "../support/key_readings.ts";
+import { eachCase, keyReadings } from "../support/key_readings.ts";
+import { chunked, keepGenerating, LAST_CHUNK, probedWhile, rawSseBackend } from "../support/hostile_sse.ts";
 import { deferred, EventReader, within } from "../support/stream_tools.ts";
 import { fixedSse, waitForLog } from "../support/wire.ts";
 
@@ -32,6 +33,9 @@ import { fixedSse, waitForLog } from "../support/wire.ts";
 type Json = Record<string, unknown>;
 type Way = "translate" | "native";
 const WAYS: readonly Way[] = ["translate", "native"];
+/** Runs `run` for each way, reporting every way that fails. */
+const eachWay = (run: (way: Way) => Promise<void>) =>
+  eachCase(Object.fromEntries(WAYS.map((way) => [way, () => run(way)])));
 /** Where each way sends a Responses request. */
 const UPSTREAM_PATH: Record<Way, string> = { translate: "/v1/chat/completions", native: "/v1/responses" };
 
@@ -265,44 +269,6 @@ function moreText(way: Way): string {
 
 // --- raw TCP backends
 
-/** One chunk of a chunked HTTP/1.1 body. */
-function chunked(s: string): string {
-  return `${encoder.encode(s).length.toString(16)}\r\n${s}\r\n`;
-}
-const CHUNKED_SSE_HEAD =
-  "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
-const LAST_CHUNK = "0\r\n\r\n";
-
-/**
- * A raw TCP backend that answers each request with a chunked SSE head, then
- * runs `script` on the connection (it writes chunks, breaks, or waits).
- */
-function rawSseBackend(script: (conn: HostileConn, body: string) => Promise<void>) {
-  return hostileBackend(async (conn) => {
-    const req = await conn.readRequest();
-    if (!req) return;
-    await conn.write(CHUNKED_SSE_HEAD);
-    await script(conn, req.text);
-  });
-}
-
-/** Writes `event` every 100 ms, as a backend that goes on generating, until the proxy closes the connection. */
-async function keepGenerating(conn: HostileConn, event: string): Promise<void> {
-  let gone = false;
-  const peer = conn.peerClosed().then(() => void (gone = true));
-  while (!gone) {
-    const pace = timer(100);
-    await Promise.race([peer, pace.promise]);
-    pace.cancel();
-    if (gone) break;
-    try {
-      await conn.write(chunked(event));
-    } catch {
-      break; // the proxy reset the connection
-    }
-  }
-}
-
 // --- the client side
 
 /** A Responses request (model `gpt-5`: the fast route). */
@@ -422,34 +388,6 @@ function assertOpenAiError(res: { status: number; text: string }, status: number
 /** Asserts that no header (name or value) reads as the key. */
 function assertHeadersClean(headers: Headers, where: string): void {
   for (const [name, value] of headers) assertUnreadable(`${name}: ${value}`, `${where}, header ${name}`);
-}
-
-/**
- * Runs `work` while asking `/health` again and again (each as soon as the
- * last answered): the slowest answer says whether the proxy stayed responsive.
- * The proxy runs in this process, so a blocked event loop shows in every answer.
- */
-async function probedWhile<T>(
-  proxy: TestProxy,
-  work: Promise<T>,
-): Promise<{ result: T; worstMs: number; probes: number }> {
-  let settled = false;
-  const outcome = work.then(
-    (value) => ({ value, error: undefined }),
-    (error: unknown) => ({ value: undefined, error }),
-  ).finally(() => settled = true);
-  let worstMs = 0;
-  let probes = 0;
-  do {
-    const started = performance.now();
-    const health = await fetchWithin(`${proxy.url}/health`, {}, 60_000, "/health");
-    assert.equal(health.status, 200);
-    worstMs = Math.max(worstMs, performance.now() - started);
-    probes++;
-  } while (!settled);
-  const { value, error } = await outcome;
-  if (error !== undefined) throw error;
-  return { result: value as T, worstMs, probes };
 }
 
 /** The request log line for `/v1/responses` (waits for it). */
@@ -722,23 +660,19 @@ Deno.test("responses hostile 2a: a key split in two deltas at any point (text an
   const cuts = Array.from({ length: KEY.length - 1 }, (_, i) => i + 1);
   const textPieces = cuts.flatMap((i) => [` ${KEY.slice(0, i)}`, `${KEY.slice(i)} |`]);
   const argPieces = ['{"t":[', ...cuts.flatMap((i) => [`"${KEY.slice(0, i)}`, `${KEY.slice(i)}",`]), '""]}'];
-  const cases: Record<string, () => Promise<void>> = {};
-  for (const way of WAYS) {
-    cases[way] = async () => {
-      await using backend = wayBackend(way, () => fixedSse(splitStream(way, textPieces, argPieces)));
-      await using proxy = await startProxy(env(backend.baseUrl, way));
-      const got = await assembleSplit(proxy);
-      // The documented limit: a key's first one or two characters may go out before it can be seen.
-      assert.ok(!got.text.includes(KEY.slice(0, 3)), `the text shows the key's start: ${got.text}`);
-      assert.equal(got.text.replace(/ (?:s|sk)?\*\*\* \|/g, ""), "", `each cut masked: ${got.text}`);
-      const tokens: string[] = JSON.parse(got.args).t;
-      assert.equal(tokens.length, cuts.length + 1, got.args);
-      for (const t of tokens.slice(0, -1)) assert.match(t, /^(s|sk)?\*\*\*$/, `arguments: ${got.args}`);
-      assertNoKeyIn(got.final, "the final response");
-      assertUnreadable(got.raw, "the stream");
-    };
-  }
-  await eachCase(cases);
+  await eachWay(async (way) => {
+    await using backend = wayBackend(way, () => fixedSse(splitStream(way, textPieces, argPieces)));
+    await using proxy = await startProxy(env(backend.baseUrl, way));
+    const got = await assembleSplit(proxy);
+    // The documented limit: a key's first one or two characters may go out before it can be seen.
+    assert.ok(!got.text.includes(KEY.slice(0, 3)), `the text shows the key's start: ${got.text}`);
+    assert.equal(got.text.replace(/ (?:s|sk)?\*\*\* \|/g, ""), "", `each cut masked: ${got.text}`);
+    const tokens: string[] = JSON.parse(got.args).t;
+    assert.equal(tokens.length, cuts.length + 1, got.args);
+    for (const t of tokens.slice(0, -1)) assert.match(t, /^(s|sk)?\*\*\*$/, `arguments: ${got.args}`);
+    assertNoKeyIn(got.final, "the final response");
+    assertUnreadable(got.raw, "the stream");
+  });
 });
 
 Deno.test("responses hostile 2b: BUG? a key streamed in token-sized deltas (or around a non-delta event) is readable but for its last piece", async () => {
@@ -793,152 +727,132 @@ Deno.test("responses hostile 2b: BUG? a key streamed in token-sized deltas (or a
 // ------------------------------------------------------------------ 3. a stream broken mid-answer
 
 Deno.test("responses hostile 3: a stream broken mid-answer ends with error + response.failed, never response.completed; the log says end=broken", async () => {
-  const cases: Record<string, () => Promise<void>> = {};
-  for (const way of WAYS) {
-    cases[way] = async () => {
-      await using backend = rawSseBackend(async (conn) => {
-        for (const e of textAnswer(way, ["Half ", "an ans"], false)) await conn.write(chunked(e));
-        await conn.write("5\r\ndata"); // half a chunk, then the connection is gone
-        conn.close();
-      });
-      await using proxy = await startProxy(env(backend.baseUrl, way));
-      const { res, reader } = await open(proxy, request({ stream: true }));
-      assert.equal(res.status, 200);
-      let events: REvent[];
-      try {
-        events = responsesEvents(await reader.rest(3000));
-      } finally {
-        await reader.cancel().catch(() => {});
-      }
-      assert.equal(streamedText(events), "Half an ans", "the text before the break arrived");
-      assertFailedEnd(events, "upstream_stream_broken", way);
-      if (way === "native") assert.equal(terminalResponse(events).id, "resp_hostile", "the backend's response, failed");
-      const line = await responsesLog(proxy);
-      assert.match(line, / end=broken /, line);
-    };
-  }
-  await eachCase(cases);
+  await eachWay(async (way) => {
+    await using backend = rawSseBackend(async (conn) => {
+      for (const e of textAnswer(way, ["Half ", "an ans"], false)) await conn.write(chunked(e));
+      await conn.write("5\r\ndata"); // half a chunk, then the connection is gone
+      conn.close();
+    });
+    await using proxy = await startProxy(env(backend.baseUrl, way));
+    const { res, reader } = await open(proxy, request({ stream: true }));
+    assert.equal(res.status, 200);
+    let events: REvent[];
+    try {
+      events = responsesEvents(await reader.rest(3000));
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+    assert.equal(streamedText(events), "Half an ans", "the text before the break arrived");
+    assertFailedEnd(events, "upstream_stream_broken", way);
+    if (way === "native") assert.equal(terminalResponse(events).id, "resp_hostile", "the backend's response, failed");
+    const line = await responsesLog(proxy);
+    assert.match(line, / end=broken /, line);
+  });
 });
 
 // ------------------------------------------------------------------ 4. stalls
 
 Deno.test("responses hostile 4a: a stream that stalls mid-answer ends at PROXY_IDLE_TIMEOUT with response.failed, and the backend is let go", async () => {
-  const cases: Record<string, () => Promise<void>> = {};
-  for (const way of WAYS) {
-    cases[way] = async () => {
-      const cut = deferred<number>();
-      await using backend = rawSseBackend(async (conn) => {
-        for (const e of textAnswer(way, ["thinking ", "about it"], false)) await conn.write(chunked(e));
-        await conn.peerClosed(); // silent, on purpose, until the proxy gives up
-        cut.resolve(performance.now());
-      });
-      await using proxy = await startProxy(env(backend.baseUrl, way, { PROXY_IDLE_TIMEOUT: "1" }));
-      const { reader } = await open(proxy, request({ stream: true }));
-      let events: REvent[];
-      const started = performance.now();
-      try {
-        events = responsesEvents(await reader.rest(4000));
-      } finally {
-        await reader.cancel().catch(() => {});
-      }
-      const ms = performance.now() - started;
-      assert.equal(streamedText(events), "thinking about it");
-      assertFailedEnd(events, "upstream_idle_timeout", way);
-      assert.ok(ms > 800 && ms < 3000, `ended after ${Math.round(ms)} ms (PROXY_IDLE_TIMEOUT 1 s)`);
-      await within(cut.promise, 1000, "the proxy closing the stalled backend's connection");
-      const line = await responsesLog(proxy);
-      assert.match(line, / end=idle_timeout /, line);
-    };
-  }
-  await eachCase(cases);
+  await eachWay(async (way) => {
+    const cut = deferred<number>();
+    await using backend = rawSseBackend(async (conn) => {
+      for (const e of textAnswer(way, ["thinking ", "about it"], false)) await conn.write(chunked(e));
+      await conn.peerClosed(); // silent, on purpose, until the proxy gives up
+      cut.resolve(performance.now());
+    });
+    await using proxy = await startProxy(env(backend.baseUrl, way, { PROXY_IDLE_TIMEOUT: "1" }));
+    const { reader } = await open(proxy, request({ stream: true }));
+    let events: REvent[];
+    const started = performance.now();
+    try {
+      events = responsesEvents(await reader.rest(4000));
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+    const ms = performance.now() - started;
+    assert.equal(streamedText(events), "thinking about it");
+    assertFailedEnd(events, "upstream_idle_timeout", way);
+    assert.ok(ms > 800 && ms < 3000, `ended after ${Math.round(ms)} ms (PROXY_IDLE_TIMEOUT 1 s)`);
+    await within(cut.promise, 1000, "the proxy closing the stalled backend's connection");
+    const line = await responsesLog(proxy);
+    assert.match(line, / end=idle_timeout /, line);
+  });
 });
 
 Deno.test("responses hostile 4b: a stream that stalls before its first content (after response.created / a role-only chunk) falls back at PROXY_TIMEOUT", async () => {
-  const cases: Record<string, () => Promise<void>> = {};
-  for (const way of WAYS) {
-    cases[way] = async () => {
-      const cut = deferred();
-      await using fast = rawSseBackend(async (conn) => {
-        const envelope = way === "translate" ? [ROLE] : new NativeEvents("resp_fast_stalled").start().slice(0, 2);
-        for (const e of envelope) await conn.write(chunked(e));
-        await conn.peerClosed(); // nothing with content, ever
-        cut.resolve();
-      });
-      await using smart = wayBackend(way, () => fixedSse(textAnswer(way, ["from the ", "smart route"])));
-      await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, way, { PROXY_TIMEOUT: "1" }));
-      const started = performance.now();
-      const res = await send(proxy, request({ stream: true }), 5000);
-      assert.equal(res.status, 200, res.text);
-      const events = responsesEvents(res.text);
-      assert.ok(!res.text.includes("resp_fast_stalled"), "nothing of the stalled route reached the client");
-      assert.ok(!events.some((e) => e.type === "error" || e.type === "response.failed"), res.text.slice(0, 300));
-      assert.equal(streamedText(events), "from the smart route");
-      assert.equal(events.at(-1)?.type, "response.completed");
-      assertIncreasing(events, way);
-      const ms = performance.now() - started;
-      assert.ok(ms > 800 && ms < 3500, `answered after ${Math.round(ms)} ms (PROXY_TIMEOUT 1 s)`);
-      await within(cut.promise, 1000, "the proxy closing the stalled route's connection");
-      const line = await responsesLog(proxy);
-      assert.match(line, /-> smart:.* fallback=timeout/, line);
-    };
-  }
-  await eachCase(cases);
+  await eachWay(async (way) => {
+    const cut = deferred();
+    await using fast = rawSseBackend(async (conn) => {
+      const envelope = way === "translate" ? [ROLE] : new NativeEvents("resp_fast_stalled").start().slice(0, 2);
+      for (const e of envelope) await conn.write(chunked(e));
+      await conn.peerClosed(); // nothing with content, ever
+      cut.resolve();
+    });
+    await using smart = wayBackend(way, () => fixedSse(textAnswer(way, ["from the ", "smart route"])));
+    await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, way, { PROXY_TIMEOUT: "1" }));
+    const started = performance.now();
+    const res = await send(proxy, request({ stream: true }), 5000);
+    assert.equal(res.status, 200, res.text);
+    const events = responsesEvents(res.text);
+    assert.ok(!res.text.includes("resp_fast_stalled"), "nothing of the stalled route reached the client");
+    assert.ok(!events.some((e) => e.type === "error" || e.type === "response.failed"), res.text.slice(0, 300));
+    assert.equal(streamedText(events), "from the smart route");
+    assert.equal(events.at(-1)?.type, "response.completed");
+    assertIncreasing(events, way);
+    const ms = performance.now() - started;
+    assert.ok(ms > 800 && ms < 3500, `answered after ${Math.round(ms)} ms (PROXY_TIMEOUT 1 s)`);
+    await within(cut.promise, 1000, "the proxy closing the stalled route's connection");
+    const line = await responsesLog(proxy);
+    assert.match(line, /-> smart:.* fallback=timeout/, line);
+  });
 });
 
 // ------------------------------------------------------------------ 5. ends early, ends late
 
 Deno.test("responses hostile 5a: a stream closed before its end (no finish_reason / no response.completed) ends with response.failed, truncated", async () => {
-  const cases: Record<string, () => Promise<void>> = {};
-  for (const way of WAYS) {
-    cases[way] = async () => {
-      await using backend = rawSseBackend(async (conn) => {
-        for (const e of textAnswer(way, ["cut ", "short"], false)) await conn.write(chunked(e));
-        await conn.write(LAST_CHUNK); // a clean close, before the answer's end
-      });
-      await using proxy = await startProxy(env(backend.baseUrl, way));
-      const res = await send(proxy, request({ stream: true }));
-      assert.equal(res.status, 200, res.text);
-      const events = responsesEvents(res.text);
-      assert.equal(streamedText(events), "cut short");
-      assertFailedEnd(events, "upstream_stream_truncated", way);
-      const line = await responsesLog(proxy);
-      assert.match(line, / end=truncated /, line);
-    };
-  }
-  await eachCase(cases);
+  await eachWay(async (way) => {
+    await using backend = rawSseBackend(async (conn) => {
+      for (const e of textAnswer(way, ["cut ", "short"], false)) await conn.write(chunked(e));
+      await conn.write(LAST_CHUNK); // a clean close, before the answer's end
+    });
+    await using proxy = await startProxy(env(backend.baseUrl, way));
+    const res = await send(proxy, request({ stream: true }));
+    assert.equal(res.status, 200, res.text);
+    const events = responsesEvents(res.text);
+    assert.equal(streamedText(events), "cut short");
+    assertFailedEnd(events, "upstream_stream_truncated", way);
+    const line = await responsesLog(proxy);
+    assert.match(line, / end=truncated /, line);
+  });
 });
 
 Deno.test("responses hostile 5b: a backend that keeps sending after response.completed / [DONE]: the client's stream closes at once and the backend is let go", async () => {
-  const cases: Record<string, () => Promise<void>> = {};
-  for (const way of WAYS) {
-    cases[way] = async () => {
-      const cutOff = deferred<number>();
-      await using backend = rawSseBackend(async (conn) => {
-        for (const e of textAnswer(way, ["the ", "answer"])) await conn.write(chunked(e));
-        await keepGenerating(conn, moreText(way));
-        cutOff.resolve(performance.now());
-      });
-      await using proxy = await startProxy(env(backend.baseUrl, way, { PROXY_IDLE_TIMEOUT: "10" }));
-      const { reader } = await open(proxy, request({ stream: true }));
-      try {
-        let event: string | null;
-        do event = await reader.next(3000); while (event !== null && !event.includes("response.completed"));
-        assert.ok(event !== null, `the stream ended without response.completed: ${reader.events.join(" | ")}`);
-        const at = performance.now();
-        assert.equal(await reader.next(1000), null, "nothing after response.completed");
-        const backendAt = await within(cutOff.promise, 1000, "the proxy closing the backend's connection");
-        assert.ok(backendAt - at < 1000, `the backend was cut off ${Math.round(backendAt - at)} ms later`);
-        const events = responsesEvents(reader.events);
-        assert.equal(streamedText(events), "the answer");
-        assert.equal(events.at(-1)?.type, "response.completed");
-      } finally {
-        await reader.cancel().catch(() => {});
-      }
-      const line = await responsesLog(proxy);
-      assert.match(line, / end=complete /, line);
-    };
-  }
-  await eachCase(cases);
+  await eachWay(async (way) => {
+    const cutOff = deferred<number>();
+    await using backend = rawSseBackend(async (conn) => {
+      for (const e of textAnswer(way, ["the ", "answer"])) await conn.write(chunked(e));
+      await keepGenerating(conn, moreText(way));
+      cutOff.resolve(performance.now());
+    });
+    await using proxy = await startProxy(env(backend.baseUrl, way, { PROXY_IDLE_TIMEOUT: "10" }));
+    const { reader } = await open(proxy, request({ stream: true }));
+    try {
+      let event: string | null;
+      do event = await reader.next(3000); while (event !== null && !event.includes("response.completed"));
+      assert.ok(event !== null, `the stream ended without response.completed: ${reader.events.join(" | ")}`);
+      const at = performance.now();
+      assert.equal(await reader.next(1000), null, "nothing after response.completed");
+      const backendAt = await within(cutOff.promise, 1000, "the proxy closing the backend's connection");
+      assert.ok(backendAt - at < 1000, `the backend was cut off ${Math.round(backendAt - at)} ms later`);
+      const events = responsesEvents(reader.events);
+      assert.equal(streamedText(events), "the answer");
+      assert.equal(events.at(-1)?.type, "response.completed");
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+    const line = await responsesLog(proxy);
+    assert.match(line, / end=complete /, line);
+  });
 });
 
 // ------------------------------------------------------------------ 6. odd tool calls (translated)
@@ -1080,36 +994,32 @@ Deno.test("responses hostile 7: one 24 MB SSE line without a newline ends the st
     native: 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":99,' +
       '"item_id":"msg_h1","output_index":0,"content_index":0,"delta":"',
   };
-  const cases: Record<string, () => Promise<void>> = {};
-  for (const way of WAYS) {
-    cases[way] = async () => {
-      await using backend = rawSseBackend(async (conn) => {
-        for (const e of textAnswer(way, ["the start"], false)) await conn.write(chunked(e));
-        const piece = "a".repeat(1024 * 1024);
-        await conn.write(chunked(openLine[way]));
-        for (let i = 0; i < 24; i++) await conn.write(chunked(piece));
-        await conn.peerClosed(); // never a newline, never an end
-      });
-      await using proxy = await startProxy(env(backend.baseUrl, way, { PROXY_IDLE_TIMEOUT: "4" }));
-      const started = performance.now();
-      const { reader } = await open(proxy, request({ stream: true }));
-      try {
-        const { result: blocks, worstMs, probes } = await probedWhile(proxy, reader.rest(10_000));
-        const ms = performance.now() - started;
-        const events = responsesEvents(blocks);
-        assertFailedEnd(events, "upstream_stream_too_large", way);
-        assert.match(events.at(-2)!.data.error.message, /16 MiB|too large|outgrew/i, "names the bound");
-        assert.equal(streamedText(events), "the start");
-        assert.ok(ms < 3500, `the failure came after ${Math.round(ms)} ms`);
-        assert.ok(worstMs < 1000, `/health took ${Math.round(worstMs)} ms (of ${probes} probes) meanwhile`);
-      } finally {
-        await reader.cancel().catch(() => {});
-      }
-      const line = await responsesLog(proxy);
-      assert.match(line, / end=too_large /, line);
-    };
-  }
-  await eachCase(cases);
+  await eachWay(async (way) => {
+    await using backend = rawSseBackend(async (conn) => {
+      for (const e of textAnswer(way, ["the start"], false)) await conn.write(chunked(e));
+      const piece = "a".repeat(1024 * 1024);
+      await conn.write(chunked(openLine[way]));
+      for (let i = 0; i < 24; i++) await conn.write(chunked(piece));
+      await conn.peerClosed(); // never a newline, never an end
+    });
+    await using proxy = await startProxy(env(backend.baseUrl, way, { PROXY_IDLE_TIMEOUT: "4" }));
+    const started = performance.now();
+    const { reader } = await open(proxy, request({ stream: true }));
+    try {
+      const { result: blocks, worstMs, probes } = await probedWhile(proxy, reader.rest(10_000));
+      const ms = performance.now() - started;
+      const events = responsesEvents(blocks);
+      assertFailedEnd(events, "upstream_stream_too_large", way);
+      assert.match(events.at(-2)!.data.error.message, /16 MiB|too large|outgrew/i, "names the bound");
+      assert.equal(streamedText(events), "the start");
+      assert.ok(ms < 3500, `the failure came after ${Math.round(ms)} ms`);
+      assert.ok(worstMs < 1000, `/health took ${Math.round(worstMs)} ms (of ${probes} probes) meanwhile`);
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+    const line = await responsesLog(proxy);
+    assert.match(line, / end=too_large /, line);
+  });
 });
 
 // ------------------------------------------------------------------ 8. the wrong content type
@@ -1256,64 +1166,56 @@ Deno.test("responses hostile 10: JSON nested 100,000 deep in a tool schema or th
     "a function_call_output":
       `{"model":"gpt-5","input":[{"type":"function_call_output","call_id":"c","output":${deep}}]}`,
   };
-  const cases: Record<string, () => Promise<void>> = {};
-  for (const way of WAYS) {
-    cases[way] = async () => {
-      await using backend = fakeBackend(() => jsonResponse(completionOf({ content: "never asked" })));
-      await using proxy = await startProxy(env(backend.baseUrl, way));
-      for (const [name, body] of Object.entries(bodies)) {
-        for (const stream of [false, true]) {
-          const sent = stream ? body.replace('"model":"gpt-5"', '"model":"gpt-5","stream":true') : body;
-          const { result: res, worstMs, probes } = await probedWhile(proxy, send(proxy, sent, 10_000));
-          const error = assertOpenAiError(res, 400, `${name}${stream ? ", stream" : ""}`);
-          assert.equal(error.code, "nested_too_deeply", res.text);
-          assert.ok(res.ms < 2000, `${name}: the 400 took ${Math.round(res.ms)} ms`);
-          assert.ok(worstMs < 1000, `${name}: /health took ${Math.round(worstMs)} ms (of ${probes} probes)`);
-        }
+  await eachWay(async (way) => {
+    await using backend = fakeBackend(() => jsonResponse(completionOf({ content: "never asked" })));
+    await using proxy = await startProxy(env(backend.baseUrl, way));
+    for (const [name, body] of Object.entries(bodies)) {
+      for (const stream of [false, true]) {
+        const sent = stream ? body.replace('"model":"gpt-5"', '"model":"gpt-5","stream":true') : body;
+        const { result: res, worstMs, probes } = await probedWhile(proxy, send(proxy, sent, 10_000));
+        const error = assertOpenAiError(res, 400, `${name}${stream ? ", stream" : ""}`);
+        assert.equal(error.code, "nested_too_deeply", res.text);
+        assert.ok(res.ms < 2000, `${name}: the 400 took ${Math.round(res.ms)} ms`);
+        assert.ok(worstMs < 1000, `${name}: /health took ${Math.round(worstMs)} ms (of ${probes} probes)`);
       }
-      assert.equal(backend.seen.length, 0, "no deep request went upstream (nor a probe)");
-    };
-  }
-  await eachCase(cases);
+    }
+    assert.equal(backend.seen.length, 0, "no deep request went upstream (nor a probe)");
+  });
 });
 
 // ------------------------------------------------------------------ 11. a huge input
 
 Deno.test("responses hostile 11: a 20 MB input under PROXY_MAX_BODY_MB is forwarded whole on both ways; one over it is a 413 without an upstream call", async () => {
   const big = "z".repeat(20 * 1024 * 1024);
-  const cases: Record<string, () => Promise<void>> = {};
-  for (const way of WAYS) {
-    cases[way] = async () => {
-      await using backend = wayBackend(
-        way,
-        () =>
-          way === "translate"
-            ? jsonResponse(completionOf({ content: "read it" }))
-            : jsonResponse(responseObject("resp_big", "completed", [messageItem("msg_b", "read it")])),
-      );
-      await using proxy = await startProxy(env(backend.baseUrl, way, { PROXY_MAX_BODY_MB: "24" }));
-      const body = JSON.stringify(request({ input: [{ role: "user", content: [{ type: "input_text", text: big }] }] }));
-      const { result: res, worstMs } = await probedWhile(proxy, send(proxy, body, 20_000));
-      assert.equal(res.status, 200, res.text.slice(0, 300));
-      assert.equal(JSON.parse(res.text).output[0].content[0].text, "read it");
-      assert.ok(worstMs < 1500, `/health took ${Math.round(worstMs)} ms meanwhile`);
-      const calls = upstreamCalls(backend, way);
-      assert.equal(calls.length, 1);
-      if (way === "translate") {
-        const messages = calls[0].json?.messages as Json[];
-        assert.equal(messages.at(-1)?.content, big, "the text reached the chat backend whole");
-        assert.equal(calls[0].json?.model, MODEL);
-      } else {
-        assert.equal(calls[0].body, body.replace('"model":"gpt-5"', `"model":${JSON.stringify(MODEL)}`), "as sent");
-      }
-      const over = JSON.stringify(request({ input: big + "z".repeat(5 * 1024 * 1024) }));
-      const refused = await send(proxy, over, 20_000);
-      const error = assertOpenAiError(refused, 413, "over PROXY_MAX_BODY_MB");
-      assert.equal(error.code, "request_too_large");
-      assert.equal(backend.seen.length, 1, "the oversized body went nowhere");
-    };
-  }
-  await eachCase(cases);
+  await eachWay(async (way) => {
+    await using backend = wayBackend(
+      way,
+      () =>
+        way === "translate"
+          ? jsonResponse(completionOf({ content: "read it" }))
+          : jsonResponse(responseObject("resp_big", "completed", [messageItem("msg_b", "read it")])),
+    );
+    await using proxy = await startProxy(env(backend.baseUrl, way, { PROXY_MAX_BODY_MB: "24" }));
+    const body = JSON.stringify(request({ input: [{ role: "user", content: [{ type: "input_text", text: big }] }] }));
+    const { result: res, worstMs } = await probedWhile(proxy, send(proxy, body, 20_000));
+    assert.equal(res.status, 200, res.text.slice(0, 300));
+    assert.equal(JSON.parse(res.text).output[0].content[0].text, "read it");
+    assert.ok(worstMs < 1500, `/health took ${Math.round(worstMs)} ms meanwhile`);
+    const calls = upstreamCalls(backend, way);
+    assert.equal(calls.length, 1);
+    if (way === "translate") {
+      const messages = calls[0].json?.messages as Json[];
+      assert.equal(messages.at(-1)?.content, big, "the text reached the chat backend whole");
+      assert.equal(calls[0].json?.model, MODEL);
+    } else {
+      assert.equal(calls[0].body, body.replace('"model":"gpt-5"', `"model":${JSON.stringify(MODEL)}`), "as sent");
+    }
+    const over = JSON.stringify(request({ input: big + "z".repeat(5 * 1024 * 1024) }));
+    const refused = await send(proxy, over, 20_000);
+    const error = assertOpenAiError(refused, 413, "over PROXY_MAX_BODY_MB");
+    assert.equal(error.code, "request_too_large");
+    assert.equal(backend.seen.length, 1, "the oversized body went nowhere");
+  });
 });
 
 // ------------------------------------------------------------------ 12. thousands of tools
@@ -1504,57 +1406,53 @@ Deno.test("responses hostile 14: a 10 MB model name, or one with C0/C1 controls,
   const evil = `evil${controls[0]}2026-01-01T00:00:00Z forged${controls[1]}31m${controls[2]}0;title${controls[3]}x${
     controls[4]
   }q${controls[5]}[2J${controls[6]}${controls[7]}fake line${controls[8]}end`;
-  const cases: Record<string, () => Promise<void>> = {};
-  for (const way of WAYS) {
-    cases[way] = async () => {
-      await using backend = wayBackend(
-        way,
-        () =>
-          way === "translate"
-            ? jsonResponse(completionOf({ content: "ok" }))
-            : jsonResponse(responseObject("resp_m", "completed", [messageItem("msg_m", "ok")])),
+  await eachWay(async (way) => {
+    await using backend = wayBackend(
+      way,
+      () =>
+        way === "translate"
+          ? jsonResponse(completionOf({ content: "ok" }))
+          : jsonResponse(responseObject("resp_m", "completed", [messageItem("msg_m", "ok")])),
+    );
+    await using proxy = await startProxy(env(backend.baseUrl, way));
+    for (const model of [huge, evil]) {
+      const res = await send(proxy, request({ model }), 20_000);
+      assert.equal(res.status, 200, res.text.slice(0, 200));
+    }
+    const calls = upstreamCalls(backend, way);
+    assert.equal(calls.length, 2);
+    for (const c of calls) assert.equal(c.json?.model, MODEL, "the fast route's model, forced");
+    // The log: one short line per request, every control escaped, nothing raw on stdout.
+    const lines = (await logLines(proxy)).filter((l) => l.includes(" /v1/responses "));
+    assert.equal(lines.length, 2, proxy.stdout.join("").slice(0, 500));
+    for (const line of lines) {
+      assert.ok(line.length < 1000, `a log line of ${line.length} characters`);
+      assert.match(line, /-> fast:/, line);
+    }
+    const stdout = proxy.stdout.join("");
+    // deno-lint-ignore no-control-regex -- control characters are what is looked for
+    const raw = [...stdout].filter((c) => /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]/.test(c));
+    assert.deepEqual(raw, [], "raw control characters on stdout");
+    for (const c of controls) {
+      const escaped = `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+      const short = { "\r": "\\r", "\n": "\\n" }[c];
+      assert.ok(
+        lines[1].toLowerCase().includes(escaped) || (short !== undefined && lines[1].includes(short)),
+        `${escaped} missing in ${lines[1]}`,
       );
-      await using proxy = await startProxy(env(backend.baseUrl, way));
-      for (const model of [huge, evil]) {
-        const res = await send(proxy, request({ model }), 20_000);
-        assert.equal(res.status, 200, res.text.slice(0, 200));
-      }
-      const calls = upstreamCalls(backend, way);
-      assert.equal(calls.length, 2);
-      for (const c of calls) assert.equal(c.json?.model, MODEL, "the fast route's model, forced");
-      // The log: one short line per request, every control escaped, nothing raw on stdout.
-      const lines = (await logLines(proxy)).filter((l) => l.includes(" /v1/responses "));
-      assert.equal(lines.length, 2, proxy.stdout.join("").slice(0, 500));
-      for (const line of lines) {
-        assert.ok(line.length < 1000, `a log line of ${line.length} characters`);
-        assert.match(line, /-> fast:/, line);
-      }
-      const stdout = proxy.stdout.join("");
-      // deno-lint-ignore no-control-regex -- control characters are what is looked for
-      const raw = [...stdout].filter((c) => /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]/.test(c));
-      assert.deepEqual(raw, [], "raw control characters on stdout");
-      for (const c of controls) {
-        const escaped = `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
-        const short = { "\r": "\\r", "\n": "\\n" }[c];
-        assert.ok(
-          lines[1].toLowerCase().includes(escaped) || (short !== undefined && lines[1].includes(short)),
-          `${escaped} missing in ${lines[1]}`,
-        );
-      }
-      // /status.json: the records keep a bounded copy; a stranger's controls are not passed on raw either.
-      const status = await fetchWithin(`${proxy.url}/status.json`, {}, 5000, "/status.json");
-      assert.ok(status.text.length < 100_000, `/status.json is ${status.text.length} characters`);
-      const recent: { requested_model: string | null; route: string | null }[] = JSON.parse(status.text).recent;
-      assert.equal(recent.length, 2);
-      for (const r of recent) {
-        assert.equal(r.route, "fast");
-        assert.ok((r.requested_model ?? "").length <= 201, `a record keeps ${r.requested_model?.length} characters`);
-      }
-      assert.ok(recent[1].requested_model!.startsWith("mmmm"), "the record keeps the name's start");
-      assert.equal(recent[0].requested_model, evil, "the short name reads back as it was sent (JSON escapes)");
-    };
-  }
-  await eachCase(cases);
+    }
+    // /status.json: the records keep a bounded copy; a stranger's controls are not passed on raw either.
+    const status = await fetchWithin(`${proxy.url}/status.json`, {}, 5000, "/status.json");
+    assert.ok(status.text.length < 100_000, `/status.json is ${status.text.length} characters`);
+    const recent: { requested_model: string | null; route: string | null }[] = JSON.parse(status.text).recent;
+    assert.equal(recent.length, 2);
+    for (const r of recent) {
+      assert.equal(r.route, "fast");
+      assert.ok((r.requested_model ?? "").length <= 201, `a record keeps ${r.requested_model?.length} characters`);
+    }
+    assert.ok(recent[1].requested_model!.startsWith("mmmm"), "the record keeps the name's start");
+    assert.equal(recent[0].requested_model, evil, "the short name reads back as it was sent (JSON escapes)");
+  });
 });
 
 Deno.test("responses hostile 14b: BUG? /status.json hands out a model name's C1 controls and line separators raw, which the log escapes", async () => {
@@ -1563,25 +1461,21 @@ Deno.test("responses hostile 14b: BUG? /status.json hands out a model name's C1 
   // Got: JSON.stringify escapes only C0, so `curl /status.json` puts U+0085, U+009B, U+009D, U+009C, U+0090 and
   // U+2028 of a stranger's model name on the terminal as they came. (The status page itself uses textContent.)
   const model = "evil\u0085forged\u009b31m\u009d0;title\u009cx\u0090q\u2028end";
-  const cases: Record<string, () => Promise<void>> = {};
-  for (const way of WAYS) {
-    cases[way] = async () => {
-      await using backend = wayBackend(
-        way,
-        () =>
-          way === "translate"
-            ? jsonResponse(completionOf({ content: "ok" }))
-            : jsonResponse(responseObject("resp_m", "completed", [messageItem("msg_m", "ok")])),
-      );
-      await using proxy = await startProxy(env(backend.baseUrl, way));
-      assert.equal((await send(proxy, request({ model }))).status, 200);
-      const status = await fetchWithin(`${proxy.url}/status.json`, {}, 5000, "/status.json");
-      assert.equal(JSON.parse(status.text).recent[0].requested_model, model);
-      const raw = [...status.text].filter((c) => /[\x7f-\x9f\u2028\u2029]/.test(c));
-      assert.deepEqual(raw, [], "raw C1 controls or line separators in /status.json");
-    };
-  }
-  await eachCase(cases);
+  await eachWay(async (way) => {
+    await using backend = wayBackend(
+      way,
+      () =>
+        way === "translate"
+          ? jsonResponse(completionOf({ content: "ok" }))
+          : jsonResponse(responseObject("resp_m", "completed", [messageItem("msg_m", "ok")])),
+    );
+    await using proxy = await startProxy(env(backend.baseUrl, way));
+    assert.equal((await send(proxy, request({ model }))).status, 200);
+    const status = await fetchWithin(`${proxy.url}/status.json`, {}, 5000, "/status.json");
+    assert.equal(JSON.parse(status.text).recent[0].requested_model, model);
+    const raw = [...status.text].filter((c) => /[\x7f-\x9f\u2028\u2029]/.test(c));
+    assert.deepEqual(raw, [], "raw C1 controls or line separators in /status.json");
+  });
 });
 
 // ------------------------------------------------------------------ 15. WebSocket upgrades

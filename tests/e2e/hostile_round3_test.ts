@@ -17,7 +17,15 @@ import { fakeBackend, jsonResponse, type Seen } from "../support/fake_backend.ts
 import { fetchWithin, hostileBackend, type HostileConn } from "../support/hostile_tcp.ts";
 import { logLines, startProxy, type TestProxy } from "../support/proxy.ts";
 import { ONE_ATTEMPT, oneRoute, twoRoutes } from "../support/routes.ts";
-import { eachCase, keyReadings, timer } from "../support/key_readings.ts";
+import { eachCase, keyReadings } from "../support/key_readings.ts";
+import {
+  chunked,
+  CHUNKED_SSE_HEAD,
+  keepGenerating,
+  LAST_CHUNK,
+  probedWhile,
+  rawSseBackend,
+} from "../support/hostile_sse.ts";
 import { deferred, EventReader, within } from "../support/stream_tools.ts";
 import { fixedSse, waitForLog } from "../support/wire.ts";
 
@@ -193,76 +201,6 @@ function streamedTools(events: AEvent[]): { id: string; name: string; input: unk
 function streamedText(events: AEvent[]): string {
   return events.filter((e) => e.type === "content_block_delta" && e.data.delta?.type === "text_delta")
     .map((e) => e.data.delta.text).join("");
-}
-
-/** One chunk of a chunked HTTP/1.1 body. */
-function chunked(s: string): string {
-  return `${encoder.encode(s).length.toString(16)}\r\n${s}\r\n`;
-}
-const CHUNKED_SSE_HEAD =
-  "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
-const LAST_CHUNK = "0\r\n\r\n";
-
-/**
- * A raw TCP backend that answers each request with a chunked SSE head and
- * then runs `script` on the connection (it writes chunks, breaks, or waits).
- */
-function rawSseBackend(script: (conn: HostileConn, body: string) => Promise<void>) {
-  return hostileBackend(async (conn) => {
-    const req = await conn.readRequest();
-    if (!req) return;
-    await conn.write(CHUNKED_SSE_HEAD);
-    await script(conn, req.text);
-  });
-}
-
-/**
- * Keeps writing a text chunk every 100 ms, as a backend that goes on
- * generating, until the proxy closes the connection; resolves then.
- */
-async function keepGenerating(conn: HostileConn): Promise<void> {
-  let gone = false;
-  const peer = conn.peerClosed().then(() => void (gone = true));
-  while (!gone) {
-    const pace = timer(100);
-    await Promise.race([peer, pace.promise]);
-    pace.cancel();
-    if (gone) break;
-    try {
-      await conn.write(chunked(text(" still generating")));
-    } catch {
-      break; // the proxy reset the connection
-    }
-  }
-}
-
-/**
- * Runs `work` while asking `/health` again and again (each as soon as the
- * last answered): the slowest answer says whether the proxy stayed responsive
- * while it did the work. The proxy runs in this process, so a blocked event
- * loop shows up in every answer that waited on it.
- */
-async function probedWhile<T>(
-  proxy: TestProxy,
-  work: Promise<T>,
-): Promise<{ result: T; worstMs: number; probes: number }> {
-  let settled = false;
-  const outcome = work.then(
-    (value) => ({ value, error: undefined }),
-    (error: unknown) => ({ value: undefined, error }),
-  ).finally(() => settled = true);
-  let worstMs = 0;
-  let probes = 0;
-  do {
-    const started = performance.now();
-    const health = await fetchWithin(`${proxy.url}/health`, {}, 60_000, "/health");
-    assert.equal(health.status, 200);
-    worstMs = Math.max(worstMs, performance.now() - started);
-    probes++;
-  } while (!settled);
-  const { value, error } = await outcome;
-  if (error !== undefined) throw error;
-  return { result: value as T, worstMs, probes };
 }
 
 /**
@@ -691,7 +629,7 @@ Deno.test("round3 8: after message_stop or an error event the client's stream cl
     const cutOff = deferred<number>();
     await using backend = rawSseBackend(async (conn) => {
       for (const e of c.events) await conn.write(chunked(e));
-      await keepGenerating(conn);
+      await keepGenerating(conn, text(" still generating"));
       cutOff.resolve(performance.now());
     });
     await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));

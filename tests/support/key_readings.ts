@@ -24,13 +24,7 @@ export async function eachCase(cases: Record<string, () => Promise<void>>): Prom
 }
 
 /** A cancellable timer: only ever a backend's pace, or raced against an event as its bound. */
-export function timer(ms: number): { promise: Promise<void>; cancel: () => void } {
-  let id: ReturnType<typeof setTimeout> | undefined;
-  const promise = new Promise<void>((r) => id = setTimeout(r, ms));
-  return { promise, cancel: () => clearTimeout(id) };
-}
-
-const SIMPLE_ESCAPES: Record<string, string> = {
+export const SIMPLE_ESCAPES: Record<string, string> = {
   '"': '"',
   "\\": "\\",
   "/": "/",
