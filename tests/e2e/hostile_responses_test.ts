@@ -20,7 +20,7 @@
  */
 
 import assert from "node:assert/strict";
-import { fakeBackend, jsonResponse, type Seen } from "../support/fake_backend.ts";
+import { chatChunk, DONE_EVENT, fakeBackend, jsonResponse, type Seen, USAGE_CHUNK } from "../support/fake_backend.ts";
 import { fetchWithin, hostileBackend, keepAliveJson } from "../support/hostile_tcp.ts";
 import { logLines, startProxy, type TestProxy } from "../support/proxy.ts";
 import { eachCase, keyReadings } from "../support/key_readings.ts";
@@ -117,34 +117,11 @@ function twoRoutes(fast: string, smart: string, way: Way, extra: Record<string, 
 
 // --- chat completion chunks (the translated way's backend)
 
-/** A chat completion chunk event. */
-function chunk(delta: Json, finishReason: string | null = null): string {
-  return `data: ${
-    JSON.stringify({
-      id: "chatcmpl-hr",
-      object: "chat.completion.chunk",
-      created: 1,
-      model: "backend-model",
-      choices: [{ index: 0, delta, finish_reason: finishReason }],
-    })
-  }\n\n`;
-}
-const ROLE = chunk({ role: "assistant", content: "" });
-const text = (t: string) => chunk({ content: t });
-const finish = (reason = "stop") => chunk({}, reason);
-const USAGE_CHUNK = `data: ${
-  JSON.stringify({
-    id: "chatcmpl-hr",
-    object: "chat.completion.chunk",
-    created: 1,
-    model: "backend-model",
-    choices: [],
-    usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 },
-  })
-}\n\n`;
-const DONE = "data: [DONE]\n\n";
+const ROLE = chatChunk({ role: "assistant", content: "" });
+const text = (t: string) => chatChunk({ content: t });
+const finish = (reason = "stop") => chatChunk({}, reason);
 /** A tool call fragment chunk. */
-const callChunk = (call: Json) => chunk({ tool_calls: [call] });
+const callChunk = (call: Json) => chatChunk({ tool_calls: [call] });
 
 /** A chat completion with `message`. */
 function completionOf(message: Json, finishReason = "stop"): Json {
@@ -257,7 +234,7 @@ class NativeEvents {
  * unless `end` is false.
  */
 function textAnswer(way: Way, pieces: string[], end = true): string[] {
-  if (way === "translate") return [ROLE, ...pieces.map(text), ...(end ? [finish(), USAGE_CHUNK, DONE] : [])];
+  if (way === "translate") return [ROLE, ...pieces.map(text), ...(end ? [finish(), USAGE_CHUNK, DONE_EVENT] : [])];
   const n = new NativeEvents();
   return [...n.start(), ...pieces.map((p) => n.delta(p)), ...(end ? n.end(pieces.join("")) : [])];
 }
@@ -452,13 +429,13 @@ Deno.test("responses hostile 1: a key echoed JSON-escaped (text, tool arguments 
   }));
   const chatJson = raw(JSON.stringify(completionOf({ content, tool_calls: chatCalls }, "tool_calls")));
   const chatStream = [
-    chunk({ role: "assistant", content: "" }),
-    chunk({ content }),
+    chatChunk({ role: "assistant", content: "" }),
+    chatChunk({ content }),
     ...chatCalls.map((c, index) => callChunk({ index, ...c, function: { ...c.function, arguments: "" } })),
     ...calls.flatMap((_, index) => fragments(index, (p) => callChunk({ index, function: { arguments: p } }))),
     finish("tool_calls"),
     USAGE_CHUNK,
-    DONE,
+    DONE_EVENT,
   ].map(raw);
   // The native answer: the message, two function calls and a custom tool call, the key in each; the
   // instructions the backend echoes hold it too.
@@ -620,7 +597,7 @@ function splitStream(way: Way, textPieces: string[], argPieces: string[], betwee
       ...argPieces.map((a) => callChunk({ index: 0, function: { arguments: a } })),
       finish("tool_calls"),
       USAGE_CHUNK,
-      DONE,
+      DONE_EVENT,
     ];
   }
   const n = new NativeEvents();
@@ -867,7 +844,7 @@ Deno.test("responses hostile 6: tool calls without index, with non-JSON argument
   /** Each scenario: what the backend streams (its JSON answer has the same calls whole), and what the client gets. */
   const scenarios: Record<string, { stream: string[]; calls: Call[]; want: Json[] }> = {
     "no index, one whole call per chunk": {
-      stream: [chunk({ role: "assistant", tool_calls: [whole(a)] }), chunk({ tool_calls: [whole(b)] })],
+      stream: [chatChunk({ role: "assistant", tool_calls: [whole(a)] }), chatChunk({ tool_calls: [whole(b)] })],
       calls: [a, b],
       want: [
         { type: "function_call", call_id: "call_a", name: "get_weather", arguments: a.args },
@@ -875,7 +852,7 @@ Deno.test("responses hostile 6: tool calls without index, with non-JSON argument
       ],
     },
     "no index, both calls in one chunk": {
-      stream: [chunk({ role: "assistant", tool_calls: [whole(a), whole(b)] })],
+      stream: [chatChunk({ role: "assistant", tool_calls: [whole(a), whole(b)] })],
       calls: [a, b],
       want: [
         { type: "function_call", call_id: "call_a", name: "get_weather", arguments: a.args },
@@ -936,7 +913,7 @@ Deno.test("responses hostile 6: tool calls without index, with non-JSON argument
     if (seen.json?.stream !== true) {
       return jsonResponse(completionOf({ content: null, tool_calls: s.calls.map(whole) }, "tool_calls"));
     }
-    return fixedSse([...s.stream, finish("tool_calls"), USAGE_CHUNK, DONE]);
+    return fixedSse([...s.stream, finish("tool_calls"), USAGE_CHUNK, DONE_EVENT]);
   });
   await using proxy = await startProxy(env(backend.baseUrl, "translate"));
   const tools = [
@@ -1253,7 +1230,7 @@ Deno.test("responses hostile 12: 5,000 function tools and a namespace of 5,000 m
           if (seen.json?.stream !== true) {
             return jsonResponse(completionOf({ content: null, tool_calls: [call] }, "tool_calls"));
           }
-          return fixedSse([ROLE, callChunk({ index: 0, ...call }), finish("tool_calls"), USAGE_CHUNK, DONE]);
+          return fixedSse([ROLE, callChunk({ index: 0, ...call }), finish("tool_calls"), USAGE_CHUNK, DONE_EVENT]);
         });
         await using proxy = await startProxy(env(backend.baseUrl, "translate"));
         const body = JSON.stringify(request({ tools, stream }));

@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { fakeBackend, jsonResponse, type Seen } from "../support/fake_backend.ts";
+import { chatChunk, DONE_EVENT, fakeBackend, jsonResponse, type Seen, USAGE_CHUNK } from "../support/fake_backend.ts";
 import { fetchWithin, hostileBackend, type HostileConn } from "../support/hostile_tcp.ts";
 import { logLines, startProxy, type TestProxy } from "../support/proxy.ts";
 import { ONE_ATTEMPT, oneRoute, twoRoutes } from "../support/routes.ts";
@@ -55,31 +55,8 @@ const PERCENT = ["sk-fast%2FRoute%2BKey-9f3a2b1c", "sk-fast%2fRoute%2bKey-9f3a2b
 /** What every proxy here adds to the routes: the route key above, and no same-route retry (attempts are counted). */
 const ROUND3 = { FAST_API_KEY: KEY, ...ONE_ATTEMPT };
 
-/** A chat completion chunk event. */
-function chunk(delta: Record<string, unknown>, finish: string | null = null): string {
-  return `data: ${
-    JSON.stringify({
-      id: "chatcmpl-r3",
-      object: "chat.completion.chunk",
-      created: 1,
-      model: "backend-model",
-      choices: [{ index: 0, delta, finish_reason: finish }],
-    })
-  }\n\n`;
-}
-const text = (t: string) => chunk({ content: t });
-const finish = (reason = "stop") => chunk({}, reason);
-const USAGE_CHUNK = `data: ${
-  JSON.stringify({
-    id: "chatcmpl-r3",
-    object: "chat.completion.chunk",
-    created: 1,
-    model: "backend-model",
-    choices: [],
-    usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 },
-  })
-}\n\n`;
-const DONE = "data: [DONE]\n\n";
+const text = (t: string) => chatChunk({ content: t });
+const finish = (reason = "stop") => chatChunk({}, reason);
 
 /** A chat completion with `message`. */
 function completionOf(message: Record<string, unknown>, finishReason = "stop"): Record<string, unknown> {
@@ -283,7 +260,7 @@ Deno.test("round3 1: a key the backend wrote JSON-escaped or percent-encoded nev
     frag(wire(twiceArgs.slice(20, 35)), 1),
     frag(wire(twiceArgs.slice(35)), 1),
     finish("tool_calls"),
-    DONE,
+    DONE_EVENT,
   ];
   const errorBody = `{"error":{"message":"invalid key ${SPELLED[0]} (also ${SPELLED[2]}) for ` +
     `https://api.example/v1?api_key=${PERCENT[0]}","type":"invalid_request_error"}}`;
@@ -420,14 +397,15 @@ Deno.test("round3 3: of two keys where one starts the other, the longer is maske
     "SSE, cut right after the shorter key": {
       head: CHUNKED_SSE_HEAD,
       before: chunked(text("hello ")) + chunked(`data: {"choices":[{"index":0,"delta":{"content":"echo ${short}`),
-      after: chunked(`-EXTENDED-7777 echoed"},"finish_reason":null}]}\n\n`) + chunked(finish()) + chunked(DONE) +
+      after: chunked(`-EXTENDED-7777 echoed"},"finish_reason":null}]}\n\n`) + chunked(finish()) + chunked(DONE_EVENT) +
         LAST_CHUNK,
       sse: true,
     },
     "SSE, cut inside the shorter key": {
       head: CHUNKED_SSE_HEAD,
       before: chunked(text("hello ")) + chunked(`data: {"choices":[{"index":0,"delta":{"content":"echo sk-abc12`),
-      after: chunked(`345-EXTENDED-7777 echoed"},"finish_reason":null}]}\n\n`) + chunked(finish()) + chunked(DONE) +
+      after: chunked(`345-EXTENDED-7777 echoed"},"finish_reason":null}]}\n\n`) + chunked(finish()) +
+        chunked(DONE_EVENT) +
         LAST_CHUNK,
       sse: true,
     },
@@ -576,7 +554,7 @@ Deno.test("round3 6: one 24 MB SSE line without a newline ends an Anthropic stre
 Deno.test("round3 7: twenty requests with a 20 MB model name leave bounded records and log lines", async () => {
   // before: the heap grew by 401 MB (every record kept its 20 MB name; the page and the log lines were already cut).
   await using backend = fakeBackend((seen) =>
-    seen.json?.stream === true ? fixedSse([text("ok"), finish(), DONE]) : jsonResponse(completionOf({ content: "ok" }))
+    seen.json?.stream === true ? fixedSse([text("ok"), finish(), DONE_EVENT]) : jsonResponse(completionOf({ content: "ok" }))
   );
   await using proxy = await startProxy(oneRoute(backend.baseUrl, { ...ROUND3, PROXY_MAX_BODY_MB: "64" }));
   const huge = "m".repeat(20_000_000);
@@ -618,7 +596,7 @@ Deno.test("round3 7: twenty requests with a 20 MB model name leave bounded recor
 Deno.test("round3 8: after message_stop or an error event the client's stream closes at once and the backend is cut off", async () => {
   // before: no end within 1 s after message_stop, nor after the error event; the backend went on generating.
   const cases: Record<string, { events: string[]; last: string }> = {
-    "message_stop": { events: [text("the answer"), finish(), USAGE_CHUNK, DONE], last: "message_stop" },
+    "message_stop": { events: [text("the answer"), finish(), USAGE_CHUNK, DONE_EVENT], last: "message_stop" },
     "error event": {
       events: [text("the start"), `data: {"error":{"message":"the model crashed","type":"server_error"}}\n\n`],
       last: "error",
@@ -671,13 +649,13 @@ Deno.test("round3 9: tool arguments that are not a JSON object stream as input {
       }, "tool_calls"));
     }
     return fixedSse([
-      chunk({
+      chatChunk({
         role: "assistant",
         tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "lookup", arguments: "" } }],
       }),
-      ...parts.map((p) => chunk({ tool_calls: [{ index: 0, function: { arguments: p } }] })),
+      ...parts.map((p) => chatChunk({ tool_calls: [{ index: 0, function: { arguments: p } }] })),
       finish("tool_calls"),
-      DONE,
+      DONE_EVENT,
     ]);
   });
   await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));
@@ -712,15 +690,15 @@ Deno.test("round3 10: tool calls without index (each whole, with its own id) sta
   const a = { id: "call_a", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } };
   const b = { id: "call_b", type: "function", function: { name: "get_time", arguments: '{"zone":"CET"}' } };
   const shapes: Record<string, string[]> = {
-    "one call per chunk": [chunk({ role: "assistant", tool_calls: [a] }), chunk({ tool_calls: [b] })],
-    "both in one chunk": [chunk({ role: "assistant", tool_calls: [a, b] })],
+    "one call per chunk": [chatChunk({ role: "assistant", tool_calls: [a] }), chatChunk({ tool_calls: [b] })],
+    "both in one chunk": [chatChunk({ role: "assistant", tool_calls: [a, b] })],
   };
   await using backend = fakeBackend((seen) => {
     if (seen.json?.stream !== true) {
       return jsonResponse(completionOf({ content: null, tool_calls: [a, b] }, "tool_calls"));
     }
     const shape = Object.keys(shapes).find((s) => seen.body.includes(`shape:${s}`))!;
-    return fixedSse([...shapes[shape], finish("tool_calls"), USAGE_CHUNK, DONE]);
+    return fixedSse([...shapes[shape], finish("tool_calls"), USAGE_CHUNK, DONE_EVENT]);
   });
   await using proxy = await startProxy(oneRoute(backend.baseUrl, ROUND3));
   const expected = [
@@ -759,7 +737,7 @@ Deno.test("round3 10: tool calls without index (each whole, with its own id) sta
 
 Deno.test("round3 11: an SSE answer to a non-streaming /v1/messages is never relayed: a 502 in Anthropic's shape, or the other route", async () => {
   // before: a 200 text/event-stream (Anthropic SSE) answered the non-streaming request, with one route and with two.
-  const sseAlways = () => fakeBackend(() => fixedSse([text("streamed anyway"), finish(), DONE]));
+  const sseAlways = () => fakeBackend(() => fixedSse([text("streamed anyway"), finish(), DONE_EVENT]));
   await eachCase({
     "one route: 502": async () => {
       await using backend = sseAlways();
@@ -842,7 +820,7 @@ Deno.test("round3 12: a chat completion labelled text/plain or unlabelled is tra
 
 Deno.test("round3 13: after [DONE] (or message_stop) a keep-alive, a break or silence changes nothing", async () => {
   // before: (a) keep-alive + truncated error sent, (b) "data" + broken error, (c) open at 1 s; Anthropic: end=broken.
-  const events = [text("one "), text("two"), finish(), USAGE_CHUNK, DONE];
+  const events = [text("one "), text("two"), finish(), USAGE_CHUNK, DONE_EVENT];
   const openaiCase = (after: (conn: HostileConn) => Promise<void>) => async () => {
     await using backend = rawSseBackend(async (conn) => {
       for (const e of events) await conn.write(chunked(e));
@@ -976,11 +954,11 @@ Deno.test("round3 15: C1 controls in a model name are escaped in the readable an
 
 Deno.test("round3 16: a role-only first chunk followed by an error event falls back to the other route, on both doors", async () => {
   // before: the role-only chunk decided: each door relayed it, then the fast route's error; no fallback.
-  const roleOnly = chunk({ role: "assistant", content: "" });
+  const roleOnly = chatChunk({ role: "assistant", content: "" });
   const error = `data: {"error":{"message":"fast route overloaded","type":"server_error"}}\n\n`;
   await using fast = fakeBackend(() => fixedSse([roleOnly, error]));
   await using smart = fakeBackend(() =>
-    fixedSse([roleOnly, text("from the smart route"), finish(), USAGE_CHUNK, DONE])
+    fixedSse([roleOnly, text("from the smart route"), finish(), USAGE_CHUNK, DONE_EVENT])
   );
   await using proxy = await startProxy(twoRoutes(fast.baseUrl, smart.baseUrl, ROUND3));
   await eachCase({
@@ -991,7 +969,7 @@ Deno.test("round3 16: a role-only first chunk followed by an error event falls b
       const content = dataJson(res.text).map((c) => (c as { choices?: { delta?: { content?: string } }[] }))
         .map((c) => c.choices?.[0]?.delta?.content ?? "").join("");
       assert.equal(content, "from the smart route");
-      assert.ok(res.text.endsWith(DONE), res.text);
+      assert.ok(res.text.endsWith(DONE_EVENT), res.text);
       const line = await logFor(proxy, "/v1/chat/completions");
       assert.match(line, /-> smart:/, line);
     },

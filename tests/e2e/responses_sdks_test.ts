@@ -40,7 +40,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type FakeBackend, fakeBackend, jsonResponse, type Seen } from "../support/fake_backend.ts";
+import { chatChunk, type FakeBackend, fakeBackend, jsonResponse, type Seen } from "../support/fake_backend.ts";
 import { startProxy } from "../support/proxy.ts";
 import { KEYS, MODELS, ONE_ATTEMPT, oneRoute, twoRoutes } from "../support/routes.ts";
 import { fixedSse } from "../support/wire.ts";
@@ -120,21 +120,6 @@ interface Turn {
 
 const CHAT_USAGE = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
 
-/** One OpenAI chat stream chunk event. */
-function chunk(delta: Json | null, finish: string | null = null, extra: Json = {}): string {
-  const choices = delta === null ? [] : [{ index: 0, delta, finish_reason: finish }];
-  return `data: ${
-    JSON.stringify({
-      id: "chatcmpl-sdk",
-      object: "chat.completion.chunk",
-      created: 1,
-      model: "backend-model",
-      choices,
-      ...extra,
-    })
-  }\n\n`;
-}
-
 /** `turn` as a chat completion, or as a chat stream (text and arguments in two pieces each) when one was asked. */
 function chatAnswer(request: Json | undefined, turn: Turn): Response {
   const calls = turn.calls ?? [];
@@ -154,17 +139,23 @@ function chatAnswer(request: Json | undefined, turn: Turn): Response {
     });
   }
   const halves = (s: string) => [s.slice(0, Math.ceil(s.length / 2)), s.slice(Math.ceil(s.length / 2))];
-  const events = [chunk({ role: "assistant", content: "" })];
-  if (turn.reasoning) { for (const piece of halves(turn.reasoning)) events.push(chunk({ reasoning_content: piece })); }
-  if (turn.content) { for (const piece of halves(turn.content)) events.push(chunk({ content: piece })); }
+  const events = [chatChunk({ role: "assistant", content: "" })];
+  if (turn.reasoning) {
+    for (const piece of halves(turn.reasoning)) {
+      events.push(chatChunk({ reasoning_content: piece }));
+    }
+  }
+  if (turn.content) { for (const piece of halves(turn.content)) events.push(chatChunk({ content: piece })); }
   if (turn.broken) return brokenSse(events);
   calls.forEach((c, index) => {
     events.push(
-      chunk({ tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] }),
+      chatChunk({ tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] }),
     );
-    for (const piece of halves(c.args)) events.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
+    for (const piece of halves(c.args)) {
+      events.push(chatChunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
+    }
   });
-  events.push(chunk({}, finish), chunk(null, null, { usage: CHAT_USAGE }), "data: [DONE]\n\n");
+  events.push(chatChunk({}, finish), chatChunk(null, null, { usage: CHAT_USAGE }), "data: [DONE]\n\n");
   return fixedSse(events);
 }
 

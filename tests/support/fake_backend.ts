@@ -103,6 +103,36 @@ export function chunkEvent(content: string, model = "backend-model"): string {
 }
 
 /**
+ * One SSE chat chunk event with `delta` (`null`: no choices, as the usage
+ * chunk) and `finishReason`; `extra` adds top-level fields (`usage`).
+ */
+export function chatChunk(
+  delta: Record<string, unknown> | null,
+  finishReason: string | null = null,
+  extra: Record<string, unknown> = {},
+): string {
+  const choices = delta === null ? [] : [{ index: 0, delta, finish_reason: finishReason }];
+  return `data: ${
+    JSON.stringify({
+      id: "chatcmpl-test",
+      object: "chat.completion.chunk",
+      created: 1,
+      model: "backend-model",
+      choices,
+      ...extra,
+    })
+  }\n\n`;
+}
+
+/** The empty-choices usage chunk `stream_options.include_usage` adds before `[DONE]`. */
+export const USAGE_CHUNK = chatChunk(null, null, {
+  usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 },
+});
+
+/** A chat stream's last event. */
+export const DONE_EVENT = "data: [DONE]\n\n";
+
+/**
  * An SSE response fed by the test: `send` pushes an event, `end` closes,
  * `fail` breaks the stream. `cancelled` resolves when the reader goes away.
  */
