@@ -554,7 +554,9 @@ Deno.test("round3 6: one 24 MB SSE line without a newline ends an Anthropic stre
 Deno.test("round3 7: twenty requests with a 20 MB model name leave bounded records and log lines", async () => {
   // before: the heap grew by 401 MB (every record kept its 20 MB name; the page and the log lines were already cut).
   await using backend = fakeBackend((seen) =>
-    seen.json?.stream === true ? fixedSse([text("ok"), finish(), DONE_EVENT]) : jsonResponse(completionOf({ content: "ok" }))
+    seen.json?.stream === true
+      ? fixedSse([text("ok"), finish(), DONE_EVENT])
+      : jsonResponse(completionOf({ content: "ok" }))
   );
   await using proxy = await startProxy(oneRoute(backend.baseUrl, { ...ROUND3, PROXY_MAX_BODY_MB: "64" }));
   const huge = "m".repeat(20_000_000);
