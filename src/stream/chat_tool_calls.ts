@@ -3,7 +3,8 @@
  * for a translator (Anthropic's, the Responses API's). Calls are told apart
  * by `index`, or by `id` when a backend sends none (Gemini's OpenAI endpoint
  * sends each call whole, with its own id and no index); a fragment with
- * neither continues the last call. Arguments are held, within a bound, so a
+ * neither continues the last call ({@linkcode ToolCallKeys}, which the
+ * content masker shares). Arguments are held, within a bound, so a
  * translator can give its client arguments that parse.
  *
  * @module
@@ -45,15 +46,52 @@ export interface ToolCall {
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
+ * Which call each tool call fragment of one choice belongs to, by the rules
+ * every reader of fragments must share (the translators, and the content
+ * masker that joins their arguments): by `index`; without one by `id` (also
+ * an id that an indexed fragment carried first); with neither, the last call.
+ */
+export class ToolCallKeys {
+  readonly #byKey = new Map<string, number>();
+  /** The calls that have their id (only the first id of a call finds it). */
+  readonly #named = new Set<number>();
+  #count = 0;
+  #last: number | undefined;
+
+  /** How many calls were told apart so far. */
+  get size(): number {
+    return this.#count;
+  }
+
+  /** The call of `fragment` (0, 1, ... in the order they appeared), and whether the fragment starts it. */
+  of(fragment: Json): { call: number; started: boolean } {
+    const id = typeof fragment.id === "string" ? fragment.id : "";
+    const key = typeof fragment.index === "number" ? `#${fragment.index}` : id !== "" ? `id:${id}` : undefined;
+    let call = key === undefined ? this.#last : this.#byKey.get(key);
+    const started = call === undefined;
+    if (call === undefined) {
+      call = this.#count++;
+      this.#byKey.set(key ?? "#0", call);
+    }
+    // A call known by its index may carry its id later; later lookups by that id find it too.
+    if (id !== "" && !this.#named.has(call)) {
+      this.#named.add(call);
+      if (!this.#byKey.has(`id:${id}`)) this.#byKey.set(`id:${id}`, call);
+    }
+    this.#last = call;
+    return { call, started };
+  }
+}
+
+/**
  * The tool calls of one answer, and the text (of kind `K`) a translator holds
  * once they began: it goes out after them, not to split them.
  */
 export class ChatToolCalls<K extends string = string> {
   /** Text that came after the calls began, in order, runs of one kind joined. */
   readonly after: { kind: K; text: string }[] = [];
-  readonly #byKey = new Map<string, ToolCall>();
+  readonly #keys = new ToolCallKeys();
   readonly #calls: ToolCall[] = [];
-  #last: ToolCall | undefined;
   #bytes = 0;
 
   /** The calls, in the order they appeared. */
@@ -85,26 +123,15 @@ export class ChatToolCalls<K extends string = string> {
    */
   add(fragment: Json): { call: ToolCall; started: boolean; args: string } {
     const fn = isObject(fragment.function) ? fragment.function : {};
-    const id = typeof fragment.id === "string" ? fragment.id : "";
-    const key = typeof fragment.index === "number" ? `#${fragment.index}` : id !== "" ? `id:${id}` : undefined;
-    let call = key === undefined ? this.#last : this.#byKey.get(key);
-    const started = call === undefined;
-    if (call === undefined) {
-      call = { order: this.#calls.length, id: "", name: "", args: "" };
-      this.#calls.push(call);
-      this.#byKey.set(key ?? "#0", call);
-    }
-    // A call known by its index may carry its id later; later lookups by that id find it too.
-    if (call.id === "" && id !== "") {
-      call.id = id;
-      if (!this.#byKey.has(`id:${id}`)) this.#byKey.set(`id:${id}`, call);
-    }
+    const { call: order, started } = this.#keys.of(fragment);
+    if (started) this.#calls.push({ order, id: "", name: "", args: "" });
+    const call = this.#calls[order];
+    if (call.id === "" && typeof fragment.id === "string") call.id = fragment.id;
     // Some backends repeat the name on every fragment: the first one counts.
     if (call.name === "" && typeof fn.name === "string") call.name = fn.name;
     const args = typeof fn.arguments === "string" ? fn.arguments : "";
     this.hold(args);
     call.args += args;
-    this.#last = call;
     return { call, started, args };
   }
 }

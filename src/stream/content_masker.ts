@@ -23,6 +23,7 @@
  */
 
 import { concatBytes } from "../bytes.ts";
+import type { ToolCallKeys } from "./chat_tool_calls.ts";
 import type { KeyMasker } from "../security/key_masker.ts";
 import type { EventGrammar, EventInfo, JudgedEvent } from "./event_grammar.ts";
 import type { SseEvent } from "./sse_framer.ts";
@@ -75,8 +76,8 @@ export class ContentMasker {
   /** The channels with undecided bytes, oldest first, and their names by group. */
   readonly #channels = new Map<string, Channel>();
   readonly #groups = new Map<string, Set<string>>();
-  /** Which tool call a fragment without `index` belongs to (text_fields.ts). */
-  readonly #calls = new Map<string, string>();
+  /** Each choice's tool calls, told apart as the translators tell them. */
+  readonly #calls = new Map<string, ToolCallKeys>();
 
   /** Masks `masker`'s keys in the text fields of `grammar`'s events. */
   constructor(masker: KeyMasker, grammar: EventGrammar) {

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { ToolCallKeys } from "./chat_tool_calls.ts";
 import { type EventGrammar, finishReasonOf, type JsonObject } from "./event_grammar.ts";
 
 /** One text value of an event, where it sits, and the run of values it belongs to. */
@@ -30,10 +31,10 @@ export type Ends = "none" | "all" | string[];
 const isObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
- * The text fields of one event of `grammar`. `calls` remembers which tool
- * call a fragment belongs to when it has no `index` (see {@linkcode callChannel}).
+ * The text fields of one event of `grammar`. `calls` tells each choice's
+ * tool calls apart, as the translators do.
  */
-export function textFields(grammar: EventGrammar, json: JsonObject, calls: Map<string, string>): TextField[] {
+export function textFields(grammar: EventGrammar, json: JsonObject, calls: Map<string, ToolCallKeys>): TextField[] {
   if (grammar.name === "chat") return chatFields(json, calls);
   if (grammar.name === "responses") return responsesFields(json);
   return [];
@@ -64,7 +65,7 @@ function itemGroup(json: JsonObject): string {
 }
 
 /** The text fields of a chat (or completions) chunk. */
-function chatFields(json: JsonObject, calls: Map<string, string>): TextField[] {
+function chatFields(json: JsonObject, calls: Map<string, ToolCallKeys>): TextField[] {
   const fields: TextField[] = [];
   if (!Array.isArray(json.choices)) return fields;
   json.choices.forEach((choice, i) => {
@@ -89,25 +90,15 @@ function chatFields(json: JsonObject, calls: Map<string, string>): TextField[] {
   return fields;
 }
 
-/** Tool call ids remembered at most, per stream: a backend that never ends its calls cannot grow the map. */
-const MAX_REMEMBERED_CALLS = 4096;
+/** Tool calls told apart at most per choice, and choices with calls: a backend that never ends them cannot grow the keys. */
+const MAX_CALLS = 4096;
 
-/**
- * The channel of a tool call fragment, as chat_tool_calls.ts tells calls
- * apart: by `index`; without one by `id` (also an id an indexed fragment
- * carried); with neither, the group's last call.
- */
-function callChannel(group: string, call: JsonObject, calls: Map<string, string>): string {
-  if (calls.size > MAX_REMEMBERED_CALLS) calls.clear();
-  const id = typeof call.id === "string" ? `${group}|id:${call.id}` : undefined;
-  let channel: string;
-  if (typeof call.index === "number") {
-    channel = `tool#${call.index}`;
-    if (id !== undefined) calls.set(id, channel);
-  } else if (id !== undefined) channel = calls.get(id) ?? `tool ${id}`;
-  else channel = calls.get(group) ?? "tool?";
-  calls.set(group, channel);
-  return channel;
+/** The channel of a tool call fragment: its call, told apart as the translators tell it (chat_tool_calls.ts). */
+function callChannel(group: string, call: JsonObject, calls: Map<string, ToolCallKeys>): string {
+  if (calls.size > MAX_CALLS) calls.clear(); // as many choices with tool calls: forget the oldest wholesale
+  let keys = calls.get(group);
+  if (keys === undefined || keys.size > MAX_CALLS) calls.set(group, keys = new ToolCallKeys());
+  return `tool#${keys.of(call).call}`;
 }
 
 /**

@@ -343,3 +343,16 @@ Deno.test("content masker: hostile shapes stay linear: 16,000 keys in one delta,
   assert.equal(responses.out.length, 80_000, "every event goes on");
   assert.ok(responses.ms < 3000, `40,000 items: ${responses.ms.toFixed(0)} ms`);
 });
+
+Deno.test("content masker: tool fragments are joined as the translators join them (no index at first, then index 0: one call)", () => {
+  const events = run([
+    choiceChunk(0, { tool_calls: [{ function: { name: "f", arguments: '{"k":"sk-fast-ro' } }] }),
+    choiceChunk(0, { tool_calls: [{ index: 0, function: { arguments: 'ute-0123456789"}' } }] }),
+    choiceChunk(0, {}, "tool_calls"),
+    DONE,
+  ]);
+  const joined = events.filter((e) => e.startsWith("data: {"))
+    .flatMap((e) => JSON.parse(e.slice(6)).choices?.[0]?.delta?.tool_calls ?? [])
+    .map((c: { function?: { arguments?: string } }) => c.function?.arguments ?? "").join("");
+  assert.equal(joined, '{"k":"***"}');
+});
