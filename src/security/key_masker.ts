@@ -5,8 +5,7 @@
  * in a URL), in any mix: the keys are matched on what the bytes' units
  * decode to (see spellings.ts).
  *
- * Matching is Knuth-Morris-Pratt per key over the decoded units: every byte
- * is decoded once and advances each key's state once. A stream holds back
+ * The keys are found by key_matcher.ts, each byte read once. A stream holds back
  * only what could still become a key: the bytes since the earliest key
  * prefix that is still matching, at most a key's length in escapes, so a
  * key split anywhere (and a longer key that starts with a shorter one) is
@@ -26,16 +25,8 @@ export const MIN_MASKED_KEY = 8;
 
 import { concatBytes } from "../bytes.ts";
 import { KeyStream } from "./key_stream.ts";
-import {
-  BACKSLASH,
-  decodeUnit,
-  INCOMPLETE,
-  NO_CHAR,
-  PERCENT,
-  prepare,
-  type PreparedKey,
-  type Unit,
-} from "./spellings.ts";
+import { KeyMatcher } from "./key_matcher.ts";
+import { prepare, type PreparedKey } from "./spellings.ts";
 
 const MASK_BYTES = new TextEncoder().encode(MASK);
 const encoder = new TextEncoder();
@@ -53,31 +44,13 @@ export class KeyMasker {
   readonly #sources: string[];
   readonly #keys: PreparedKey[];
   #lower: KeyMasker | undefined;
-  readonly #longest: number;
-  /** Bytes that can start a unit of a key: each key's first character, `\` and `%`. */
-  readonly #starts: Uint8Array;
-  /** 1 for each character that starts a key. */
-  readonly #first: Uint8Array;
-  /** Per key, the length of its prefix matching now (scratch of a run). */
-  readonly #states: Int32Array;
-  /** Where the last `longest` units started: a match's first byte, from its length in units (scratch of a run). */
-  readonly #ring: Int32Array;
-  /** Per byte of `#starts`, its next position (scratch of a run). */
-  readonly #next: Int32Array;
+  readonly #matcher: KeyMatcher;
 
   /** Masks `keys` (too short ones and duplicates are dropped, see {@linkcode maskableKeys}). */
   constructor(keys: readonly string[]) {
     this.#sources = maskableKeys(keys);
     this.#keys = this.#sources.flatMap((key) => prepare(key, MIN_MASKED_KEY));
-    this.#longest = this.#keys.reduce((n, k) => Math.max(n, k.chars.length), 0);
-    const starts = new Set<number>([BACKSLASH, PERCENT]);
-    for (const k of this.#keys) starts.add(k.chars[0]);
-    this.#starts = Uint8Array.from([...starts].filter((c) => c < 0x80));
-    this.#first = new Uint8Array(128);
-    for (const k of this.#keys) if (k.chars[0] < 0x80) this.#first[k.chars[0]] = 1;
-    this.#states = new Int32Array(this.#keys.length);
-    this.#ring = new Int32Array(this.#longest + 1);
-    this.#next = new Int32Array(this.#starts.length);
+    this.#matcher = new KeyMatcher(this.#keys);
   }
 
   /** The same keys lower-cased, for text that is (header names): made once. */
@@ -107,7 +80,7 @@ export class KeyMasker {
     if (text.length <= max) return this.text(text);
     // An escape spells a character in at most 6: a key starting before the cut ends within this window.
     // Masked as a stream, so a key that the window's end cuts is held back, not slid into view.
-    const window = text.slice(0, max + 6 * this.#longest);
+    const window = text.slice(0, max + 6 * this.#matcher.longest);
     if (!this.active) return text.slice(0, max) + "…";
     const whole = window.length === text.length;
     const bytes = encoder.encode(window);
@@ -118,7 +91,7 @@ export class KeyMasker {
 
   /** A whole body with every key masked; the same array when nothing was found. */
   bytes<T extends Uint8Array>(body: T): T | Uint8Array<ArrayBuffer> {
-    if (!this.active || body.length === 0 || !this.#mayHold(body)) return body;
+    if (!this.active || body.length === 0) return body;
     const run = this.run(body, body.length, true);
     return run.replaced ? run.out : body;
   }
@@ -128,19 +101,13 @@ export class KeyMasker {
     return new KeyStream(this);
   }
 
-  /** Whether `body` holds any byte that could start a key's unit (a native scan per candidate byte). */
-  #mayHold(body: Uint8Array): boolean {
-    for (const b of this.#starts) if (body.indexOf(b) >= 0) return true;
-    return false;
-  }
-
   /**
    * Masks `buf[0, end)`. Unless `final`, it stops at the earliest unit from which
    * a key could still complete: those `held` bytes wait for the next chunk.
    */
   run(buf: Uint8Array, end: number, final: boolean): { out: Uint8Array<ArrayBuffer>; held: number; replaced: boolean } {
     const all = buf.subarray(0, end) as Uint8Array<ArrayBuffer>;
-    if (!this.#mayHold(all)) return { out: all, held: 0, replaced: false };
+    if (!this.#matcher.mayHold(all)) return { out: all, held: 0, replaced: false };
     const { matches, limit } = this.locate(buf, end, final);
     const parts: Uint8Array[] = [];
     let copied = 0;
@@ -162,7 +129,7 @@ export class KeyMasker {
    * complete with more bytes (`end` when none could).
    */
   locate(buf: Uint8Array, end: number, final: boolean): { matches: [number, number][]; limit: number } {
-    const { matches, limit } = this.#find(buf, end, final);
+    const { matches, limit } = this.#matcher.find(buf, end, final);
     matches.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
     const chosen: [number, number][] = [];
     let copied = 0;
@@ -172,86 +139,6 @@ export class KeyMasker {
       copied = m[1];
     }
     return { matches: chosen, limit };
-  }
-
-  /**
-   * Every match `[start, stop)` of a key in `buf[0, end)`, and the limit before
-   * which they are decided: the start of the earliest key prefix still matching
-   * at the end (or of an escape cut in two), unless `final`.
-   */
-  #find(buf: Uint8Array, end: number, final: boolean): { matches: [number, number][]; limit: number } {
-    const keys = this.#keys;
-    // Scratch reused by every run (a run never yields, so runs never overlap): a stream's run per chunk allocates
-    // nothing here. `ring` needs no reset: only slots written in this run are read.
-    const states = this.#states.fill(0);
-    const ring = this.#ring;
-    const next = this.#next.fill(-2);
-    const matches: [number, number][] = [];
-    const unit: Unit = { char: 0, length: 0 };
-    let units = 0;
-    let active = 0; // keys with a prefix matching now
-    let at = 0;
-    let limit = end;
-    while (at < end) {
-      if (active === 0) {
-        at = this.#skip(buf, at, end, next);
-        if (at >= end) break;
-      }
-      const b = buf[at];
-      if (b !== BACKSLASH && b !== PERCENT) {
-        unit.char = b < 0x80 ? b : NO_CHAR;
-        unit.length = 1;
-      } else decodeUnit(buf, at, end, final, unit);
-      if (unit.char === INCOMPLETE) {
-        limit = at;
-        break;
-      }
-      // Nothing is matching and this unit starts no key: the common case costs no key loop.
-      if (active === 0 && (unit.char < 0 || this.#first[unit.char] === 0)) {
-        at += unit.length;
-        continue;
-      }
-      ring[units % ring.length] = at;
-      units++;
-      const c = unit.char;
-      active = 0;
-      for (let k = 0; k < keys.length; k++) {
-        const key = keys[k];
-        let s = states[k];
-        if (c < 0) s = 0;
-        else {
-          while (s > 0 && key.chars[s] !== c) s = key.failure[s - 1];
-          if (key.chars[s] === c) s++;
-        }
-        if (s === key.chars.length) {
-          matches.push([ring[(units - s) % ring.length], at + unit.length]);
-          s = key.failure[s - 1];
-        }
-        states[k] = s;
-        if (s > 0) active++;
-      }
-      at += unit.length;
-    }
-    if (!final) {
-      for (let k = 0; k < keys.length; k++) {
-        if (states[k] > 0) limit = Math.min(limit, ring[(units - states[k]) % ring.length]);
-      }
-    }
-    return { matches, limit };
-  }
-
-  /**
-   * From `at`, the next byte that could start a key's unit (no prefix is
-   * matching). `next` caches each candidate byte's next position, so every
-   * byte value is searched forward once per run.
-   */
-  #skip(buf: Uint8Array, at: number, end: number, next: Int32Array): number {
-    let nearest = end;
-    for (let j = 0; j < this.#starts.length; j++) {
-      if (next[j] !== -1 && next[j] < at) next[j] = buf.indexOf(this.#starts[j], at);
-      if (next[j] >= 0 && next[j] < nearest) nearest = next[j];
-    }
-    return nearest;
   }
 }
 
