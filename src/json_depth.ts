@@ -9,18 +9,13 @@
  * @module
  */
 
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE } from "./json_bytes.ts";
+
 /**
  * The deepest nesting accepted. Real requests (JSON schemas of tools, nested
  * content) stay far below it; it is deep enough for any of them.
  */
 export const MAX_JSON_DEPTH = 256;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
 
 /**
  * Whether `json` (JSON text, as UTF-8 bytes or a string) nests objects and

@@ -6,14 +6,7 @@
  * @module
  */
 
-const QUOTE = 34; // "
-const BACKSLASH = 92;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
-const COLON = 58;
-const COMMA = 44;
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from "../json_bytes.ts";
 
 /** Index just past the string literal that starts at `start` (a quote). */
 function stringEnd(text: string, start: number): number {

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { BACKSLASH, decodeUnit, INCOMPLETE, NO_CHAR, PERCENT, type PreparedKey, type Unit } from "./spellings.ts";
+import { BACKSLASH } from "../json_bytes.ts";
+import { decodeUnit, INCOMPLETE, NO_CHAR, PERCENT, type PreparedKey, type Unit } from "./spellings.ts";
 
 /** Finds prepared keys in bytes; one run at a time (a run never yields, so its scratch is shared). */
 export class KeyMatcher {

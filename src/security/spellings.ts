@@ -9,10 +9,10 @@
  * @module
  */
 
+import { BACKSLASH } from "../json_bytes.ts";
+
 const encoder = new TextEncoder();
 
-/** `\\`, which starts a JSON escape. */
-export const BACKSLASH = 0x5c;
 /** `%`, which starts a percent escape. */
 export const PERCENT = 0x25;
 /** A decoded unit that can be part of no key (a control character, a non-ASCII byte). */

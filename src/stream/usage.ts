@@ -6,6 +6,8 @@
  * @module
  */
 
+import { BACKSLASH, CLOSE_BRACE, OPEN_BRACE, QUOTE } from "../json_bytes.ts";
+
 /** Tokens of one answer. */
 export interface Usage {
   /** Prompt (input) tokens. */
@@ -30,10 +32,6 @@ export function usageOf(value: unknown): Usage | undefined {
 
 // `"usage"` as bytes.
 const KEY = [0x22, 0x75, 0x73, 0x61, 0x67, 0x65, 0x22];
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN = 0x7b;
-const CLOSE = 0x7d;
 /** A usage object is small; a longer one is not read. */
 const MAX_USAGE_BYTES = 4096;
 /**
@@ -65,8 +63,8 @@ function objectEnd(bytes: Uint8Array, start: number, end: number): number {
       if (b === BACKSLASH) i++;
       else if (b === QUOTE) inString = false;
     } else if (b === QUOTE) inString = true;
-    else if (b === OPEN) depth++;
-    else if (b === CLOSE && --depth === 0) return i + 1;
+    else if (b === OPEN_BRACE) depth++;
+    else if (b === CLOSE_BRACE && --depth === 0) return i + 1;
   }
   return -1;
 }
@@ -78,7 +76,7 @@ function usageAt(bytes: Uint8Array, at: number): Usage | undefined {
   if (bytes[i] !== 0x3a) return undefined; // ':'
   i++;
   while (i < bytes.length && isSpace(bytes[i])) i++;
-  if (bytes[i] !== OPEN) return undefined; // `"usage": null` and the like
+  if (bytes[i] !== OPEN_BRACE) return undefined; // `"usage": null` and the like
   const close = objectEnd(bytes, i, Math.min(bytes.length, i + MAX_USAGE_BYTES));
   if (close < 0) return undefined;
   try {
