@@ -32,11 +32,11 @@ function translated<T>(step: () => T): T {
     return step();
   } catch (err) {
     if (err instanceof AnthropicRequestError) {
-      throw new ProxyError(400, "invalid_request_error", "invalid_request", err.message);
+      throw ProxyError.invalid("invalid_request", err.message);
     }
     // JSON nested thousands deep overflows any recursive walk (JSON.stringify's too): the client's mistake.
     if (err instanceof RangeError) {
-      throw new ProxyError(400, "invalid_request_error", "invalid_request", "the request is nested too deeply");
+      throw ProxyError.invalid("invalid_request", "the request is nested too deeply");
     }
     throw err;
   }

@@ -71,6 +71,11 @@ export class ProxyError extends Error {
     return new ProxyError(this.status, this.type, this.code, cut(this.message), this.headers, this.backend);
   }
 
+  /** The client's request is wrong (a 400 unless `status` says otherwise): `code` names what, `message` how to fix it. */
+  static invalid(code: string, message: string, status = 400): ProxyError {
+    return new ProxyError(status, "invalid_request_error", code, message);
+  }
+
   /** A backend's error answer (a 4xx, or the 5xx/429 of a route that could not be avoided), passed on. */
   static fromBackend(answer: BackendError): ProxyError {
     const message = errorMessageOf(answer.body) || `the backend answered HTTP ${answer.status}`;

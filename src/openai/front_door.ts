@@ -72,9 +72,7 @@ async function openAiPlan(state: ProxyState, ctx: RequestContext, chat: boolean)
 /** A chat completion must carry its messages: without them it is the client's mistake, not the backend's. */
 function requireMessages(body: ForcedBody): void {
   if (body.kind === "json" && !Array.isArray(body.json.value.messages)) {
-    throw new ProxyError(
-      400,
-      "invalid_request_error",
+    throw ProxyError.invalid(
       "missing_messages",
       "a chat completion needs 'messages': an array of {role, content} objects",
     );

@@ -52,9 +52,7 @@ function namesModelPart(raw: Uint8Array): boolean {
 }
 
 function unforceable(why: string): ProxyError {
-  return new ProxyError(
-    400,
-    "invalid_request_error",
+  return ProxyError.invalid(
     "unforceable_body",
     `modelpin must force the model of every request and cannot rewrite this body: ${why}`,
   );

@@ -16,11 +16,10 @@ export function formatLimit(bytes: number): string {
 }
 
 function tooLarge(maxBytes: number): ProxyError {
-  return new ProxyError(
-    413,
-    "invalid_request_error",
+  return ProxyError.invalid(
     "request_too_large",
     `request body is larger than PROXY_MAX_BODY_MB (${formatLimit(maxBytes)})`,
+    413,
   );
 }
 
@@ -32,11 +31,10 @@ function tooLarge(maxBytes: number): ProxyError {
 export async function readClientBody(req: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const encoding = req.headers.get("content-encoding")?.trim().toLowerCase();
   if (encoding && encoding !== "identity") {
-    throw new ProxyError(
-      415,
-      "invalid_request_error",
+    throw ProxyError.invalid(
       "unsupported_content_encoding",
       `request bodies must not be compressed (content-encoding: ${encoding.slice(0, 40)}): modelpin must see the model`,
+      415,
     );
   }
   try {
@@ -90,12 +88,10 @@ export interface JsonBody {
  */
 export function parseJsonObject(body: Uint8Array<ArrayBuffer>): JsonBody {
   if (body.length === 0) {
-    throw new ProxyError(400, "invalid_request_error", "empty_body", "request body is empty; send a JSON object");
+    throw ProxyError.invalid("empty_body", "request body is empty; send a JSON object");
   }
   if (nestsDeeperThan(body)) {
-    throw new ProxyError(
-      400,
-      "invalid_request_error",
+    throw ProxyError.invalid(
       "nested_too_deeply",
       `request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep`,
     );
@@ -104,23 +100,16 @@ export function parseJsonObject(body: Uint8Array<ArrayBuffer>): JsonBody {
   try {
     text = utf8.decode(body);
   } catch {
-    throw new ProxyError(400, "invalid_request_error", "invalid_utf8", "request body is not valid UTF-8");
+    throw ProxyError.invalid("invalid_utf8", "request body is not valid UTF-8");
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ProxyError(
-      400,
-      "invalid_request_error",
-      "invalid_json",
-      `request body is not valid JSON: ${(err as Error).message}`,
-    );
+    throw ProxyError.invalid("invalid_json", `request body is not valid JSON: ${(err as Error).message}`);
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ProxyError(
-      400,
-      "invalid_request_error",
+    throw ProxyError.invalid(
       "invalid_body",
       `request body must be a JSON object, got ${
         Array.isArray(value) ? "an array" : value === null ? "null" : typeof value

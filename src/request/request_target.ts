@@ -34,7 +34,7 @@ const DOT_SEGMENT = /\/\.\.?([/;]|$)|%2e|%2f|%5c/i;
 export function requestTarget(req: Request): RequestTarget {
   const host = req.headers.get("host");
   if (host !== null && !VALID_HOST.test(host)) {
-    throw new ProxyError(400, "invalid_request_error", "invalid_host", "the Host header is not a valid host[:port]");
+    throw ProxyError.invalid("invalid_host", "the Host header is not a valid host[:port]");
   }
   const url = req.url;
   // With a plain host, the first "/" after the scheme's "//" starts the path.
@@ -46,9 +46,7 @@ export function requestTarget(req: Request): RequestTarget {
   // climb out of the backend's base path, carrying the key with them. No endpoint needs them.
   if (DOT_SEGMENT.test(path)) throw ProxyError.dotSegments();
   if (!VALID_PATH.test(path)) {
-    throw new ProxyError(
-      400,
-      "invalid_request_error",
+    throw ProxyError.invalid(
       "invalid_path",
       "the path may hold only URL path characters (letters, digits, -._~!$&'()*+,;=:@/ and %-escapes)",
     );

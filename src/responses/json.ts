@@ -14,7 +14,7 @@ export const isObject = (v: unknown): v is Json => typeof v === "object" && v !=
 
 /** Refuses the request: a 400 in OpenAI's shape that names `param`. */
 export function fail(param: string, message: string): never {
-  throw new ProxyError(400, "invalid_request_error", "invalid_request", `${param}: ${message}`, {});
+  throw ProxyError.invalid("invalid_request", `${param}: ${message}`);
 }
 
 /** `value` as a string, or a 400 naming `param`. */

@@ -60,12 +60,7 @@ export function checkedUpstreamUrl(target: UpstreamTarget, clientPath: string, s
     parsed.origin !== target.origin || parsed.pathname !== path ||
     !(path === target.basePath || path.startsWith(target.basePath + "/"))
   ) {
-    throw new ProxyError(
-      400,
-      "invalid_request_error",
-      "invalid_path",
-      "the path would leave the backend's base URL; modelpin refuses it",
-    );
+    throw ProxyError.invalid("invalid_path", "the path would leave the backend's base URL; modelpin refuses it");
   }
   return url;
 }
