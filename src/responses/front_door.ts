@@ -62,7 +62,7 @@ const UNDECIDED_MS = 60_000;
  * backend has chat, for a minute before the backend is asked again: a
  * backend whose `/responses` hangs never makes every request wait.
  */
-export function wayOf(state: ProxyState, route: RouteConfig): Promise<Way> {
+function wayOf(state: ProxyState, route: RouteConfig): Promise<Way> {
   if (route.responses !== "auto") return Promise.resolve(route.responses);
   const target = state.routes[route.name].target;
   if (target === undefined) return Promise.resolve("translate"); // the demo backend: chat only
