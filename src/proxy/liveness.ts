@@ -9,7 +9,7 @@
  * @module
  */
 
-import { headerPairs, setUpstreamKey } from "../upstream/headers.ts";
+import { probeStatus } from "../upstream/status_probe.ts";
 import type { HeadWatch } from "../upstream/attempt.ts";
 import { checkedUpstreamUrl } from "../upstream/upstream_url.ts";
 import type { Route } from "./state.ts";
@@ -24,20 +24,9 @@ export function headWatch(route: Route, afterMs: number): HeadWatch | undefined 
   return {
     afterMs,
     alive: async () => {
-      const headers = new Headers();
-      setUpstreamKey(headers, route.config.apiKey);
-      try {
-        const res = await route.transport(checkedUpstreamUrl(target, "/v1/models", ""), {
-          method: "GET",
-          headers: headerPairs(headers),
-          signal: AbortSignal.timeout(Math.min(ALIVE_WITHIN_MS, afterMs)),
-          redirect: "manual",
-        });
-        await res.body?.cancel();
-        return true;
-      } catch {
-        return false;
-      }
+      const url = checkedUpstreamUrl(target, "/v1/models", "");
+      const answer = await probeStatus(route.transport, url, route.config.apiKey, Math.min(ALIVE_WITHIN_MS, afterMs));
+      return answer.status !== undefined;
     },
   };
 }

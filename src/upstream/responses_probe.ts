@@ -10,7 +10,7 @@
  */
 
 import type { FetchLike } from "./attempt.ts";
-import { headerPairs, setUpstreamKey } from "./headers.ts";
+import { probeStatus } from "./status_probe.ts";
 
 /** What the probe found: the way to reach the backend, and the status that said so. */
 export interface ResponsesProbe {
@@ -36,19 +36,14 @@ export async function probeResponsesApi(
   key: string,
   withinMs: number = PROBE_MS,
 ): Promise<ResponsesProbe> {
-  const headers = new Headers({ "content-type": "application/json", "accept-encoding": "identity" });
-  setUpstreamKey(headers, key);
-  try {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: headerPairs(headers),
-      body: "{}",
-      signal: AbortSignal.timeout(Math.min(PROBE_MS, withinMs > 0 ? withinMs : PROBE_MS)),
-      redirect: "manual",
-    });
-    await res.body?.cancel().catch(() => {});
-    return { way: NO_SUCH_PATH.has(res.status) ? "translate" : "native", said: `HTTP ${res.status}` };
-  } catch (err) {
-    return { way: undefined, said: err instanceof Error ? err.name : "no answer" };
-  }
+  const answer = await probeStatus(
+    fetch,
+    url,
+    key,
+    Math.min(PROBE_MS, withinMs > 0 ? withinMs : PROBE_MS),
+    "POST",
+    "{}",
+  );
+  if (answer.status === undefined) return { way: undefined, said: answer.said };
+  return { way: NO_SUCH_PATH.has(answer.status) ? "translate" : "native", said: `HTTP ${answer.status}` };
 }
